@@ -1,0 +1,3 @@
+from statesafe.cli import main
+
+main()

@@ -1,0 +1,80 @@
+"""The names statesafe gives the files it makes beside a policy file.
+
+One place for the formats, so the writers, the guard, the auditor and recovery
+all agree on what is a backup, a snapshot or a temp, and nothing else is ever
+counted or deleted as one.
+
+    <name>.bak-20260422T143012Z             a backup
+    <name>.bak-20260422T143012Z-2           the third backup taken in that second
+    <name>.bak-20260422T143012Z-corrupted   the file as it was before a restore
+    <name>.tmp-20260422T143012Z-<pid>-<hex> a temp being written (stale once its writer is gone)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+BACKUP_MARK = ".bak-"
+TEMP_MARK = ".tmp-"
+
+_BACKUP_RE = re.compile(
+    r"^(?P<base>.+)\.bak-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<counter>[1-9]\d*))?(?P<corrupted>-corrupted)?$"
+)
+_TEMP_RE = re.compile(r"^(?P<base>.+)\.tmp-(?P<stamp>\d{8}T\d{6}Z)-(?P<pid>\d+)-(?P<token>[0-9a-f]+)$")
+
+
+@dataclass(frozen=True, order=True)
+class BackupName:
+    """A parsed backup name; sorts oldest first (by stamp, then counter)."""
+
+    stamp: str
+    counter: int
+    base: str
+    corrupted: bool
+
+    @property
+    def name(self) -> str:
+        suffix = f"-{self.counter}" if self.counter else ""
+        return f"{self.base}{BACKUP_MARK}{self.stamp}{suffix}{'-corrupted' if self.corrupted else ''}"
+
+
+def utc_stamp(now: float | None = None) -> str:
+    """Compact UTC stamp, e.g. 20260422T143012Z."""
+    return time.strftime(STAMP_FORMAT, time.gmtime(time.time() if now is None else now))
+
+
+def parse_backup(name: str) -> BackupName | None:
+    """The parts of a statesafe backup name, or None for anything else (``x.bak-old``)."""
+    m = _BACKUP_RE.match(name)
+    if not m:
+        return None
+    return BackupName(m["stamp"], int(m["counter"] or 0), m["base"], bool(m["corrupted"]))
+
+
+def backup_name(base: str, stamp: str, counter: int = 0, corrupted: bool = False) -> str:
+    return BackupName(stamp, counter, base, corrupted).name
+
+
+def temp_name(base: str, stamp: str | None = None) -> str:
+    """A temp name nobody else can predict (pid + random token), for O_EXCL creation."""
+    return f"{base}{TEMP_MARK}{stamp or utc_stamp()}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def parse_temp(name: str) -> tuple[str, int] | None:
+    """(base name, writer pid) of a statesafe temp name, or None."""
+    m = _TEMP_RE.match(name)
+    return (m["base"], int(m["pid"])) if m else None
+
+
+def base_of(name: str) -> str | None:
+    """The policy file a backup or temp name belongs to, or None."""
+    parsed = parse_backup(name)
+    if parsed:
+        return parsed.base
+    temp = parse_temp(name)
+    return temp[0] if temp else None

@@ -1,0 +1,332 @@
+"""The policy model: the one place that decides which class a path belongs to.
+
+Writers, the auditor and the guard all ask :meth:`Policy.classify`; none of them
+matches names on its own. The policy comes from the nearest of, walking up from
+the working directory: ``statesafe.toml``, ``[tool.statesafe]`` in
+``pyproject.toml``, or a policy document (``FAILSAFE.md``) read from its
+"Files under this policy" lists. With none of them, FAILSAFE.md's own lists apply.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import functools
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from statesafe.errors import ConfigError
+from statesafe.names import BACKUP_MARK, parse_backup
+
+
+class FileClass(str, enum.Enum):
+    DESTRUCTIVE = "destructive"
+    LOG = "append-only log"
+    COMPANION = "companion"
+    COMPILED = "compiled"
+    BACKUP = "backup"
+
+
+#: Config keys for the four pattern lists, in the order a name is tried.
+CLASS_KEYS = {
+    "destructive": FileClass.DESTRUCTIVE,
+    "append-only": FileClass.LOG,
+    "companion": FileClass.COMPANION,
+    "compiled": FileClass.COMPILED,
+}
+
+DEFAULTS: dict[str, object] = {
+    "destructive": (
+        "threads_daily_tracker.json",
+        "style_guide.md",
+        "concept_library.md",
+        "brand_voice.md",
+        "threads_booster_config.json",
+    ),
+    "append-only": ("threads_freshness.log", "threads_refresh.log", "threads_skill_learnings.log"),
+    "companion": ("posts_by_date.md", "posts_by_topic.md", "comments.md"),
+    "compiled": (
+        "compiled/account_wiki.md",
+        "compiled/post_feature_index.jsonl",
+        "compiled/cluster_wiki.json",
+        "compiled/exemplar_bank.md",
+        "compiled/recent_window.md",
+    ),
+    "keep-backups": 5,
+    "compiled-fields": ("generated_at", "source_tracker_hash", "posts_count", "confidence_level", "coverage_notes"),
+    "tracker": "threads_daily_tracker.json",
+}
+
+#: Sub-tables other parts of statesafe read; the policy loader passes them through.
+SECTIONS = ("audit", "guard")
+KEYS = tuple(DEFAULTS) + ("policy-document", "root")
+CONFIG_NAME = "statesafe.toml"
+DOCUMENT_NAME = "FAILSAFE.md"
+DEFAULT_SOURCE = "built-in default (FAILSAFE.md 1.0.0)"
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    parts: tuple[str, ...]  # path components, last one the file name
+    file_class: FileClass
+
+    def matches(self, parts: list[str]) -> bool:
+        n = len(self.parts)
+        return len(parts) >= n and all(
+            fnmatch.fnmatchcase(have, want) for have, want in zip(parts[-n:], self.parts)
+        )
+
+
+@dataclass(frozen=True)
+class Policy:
+    """An effective policy: four pattern lists plus the rules that go with them."""
+
+    destructive: tuple[str, ...]
+    logs: tuple[str, ...]
+    companion: tuple[str, ...]
+    compiled: tuple[str, ...]
+    keep_backups: int
+    compiled_fields: tuple[str, ...]
+    tracker: str
+    #: where each key came from: a file path or DEFAULT_SOURCE
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+    #: raw sub-tables for the auditor and guard ({"audit": {...}})
+    sections: dict[str, dict] = field(default_factory=dict, compare=False)
+    #: directory of the config that defined this policy (None for the default)
+    root: Path | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        by_name: dict[str, list[_Pattern]] = {}
+        globbed: list[_Pattern] = []
+        for patterns, cls in ((self.destructive, FileClass.DESTRUCTIVE), (self.logs, FileClass.LOG),
+                              (self.companion, FileClass.COMPANION), (self.compiled, FileClass.COMPILED)):
+            for pattern in patterns:
+                parts = tuple(p for p in pattern.replace("\\", "/").split("/") if p not in ("", "."))
+                entry = _Pattern(parts, cls)
+                if _GLOB_CHARS.search(parts[-1]):
+                    globbed.append(entry)
+                else:
+                    by_name.setdefault(parts[-1], []).append(entry)
+        object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(self, "_globbed", tuple(globbed))
+
+    def patterns(self, file_class: FileClass) -> tuple[str, ...]:
+        return {FileClass.DESTRUCTIVE: self.destructive, FileClass.LOG: self.logs,
+                FileClass.COMPANION: self.companion, FileClass.COMPILED: self.compiled}[file_class]
+
+    def may_match_name(self, name: str) -> bool:
+        """Cheap pre-check on a bare file name: False means no path ending in it is a policy file."""
+        return name in self._by_name or BACKUP_MARK in name or any(
+            fnmatch.fnmatchcase(name, p.parts[-1]) for p in self._globbed)
+
+    def classify_name(self, path: str | bytes | os.PathLike) -> FileClass | None:
+        """Class of a path taken as written (no filesystem access): for names in source code."""
+        text = os.fsdecode(path).replace("\\", "/")
+        parts = [p for p in text.split("/") if p not in ("", ".")]
+        if not parts:
+            return None
+        name = parts[-1]
+        for entry in self._by_name.get(name, ()):
+            if entry.matches(parts):
+                return entry.file_class
+        for entry in self._globbed:
+            if entry.matches(parts):
+                return entry.file_class
+        if BACKUP_MARK in name:
+            parsed = parse_backup(name)
+            if parsed and self.classify_name("/".join(parts[:-1] + [parsed.base])):
+                return FileClass.BACKUP
+        return None
+
+    def classify(self, path: str | bytes | os.PathLike) -> FileClass | None:
+        """Class of a real path, after resolving symlinks (a link to the tracker is the tracker)."""
+        return self.classify_name(os.path.realpath(os.fsdecode(path)))
+
+    def describe(self) -> list[tuple[str, object, str]]:
+        """(key, value, source) rows for ``statesafe policy``."""
+        values = {"destructive": self.destructive, "append-only": self.logs, "companion": self.companion,
+                  "compiled": self.compiled, "keep-backups": self.keep_backups,
+                  "compiled-fields": self.compiled_fields, "tracker": self.tracker}
+        return [(key, value, self.sources.get(key, DEFAULT_SOURCE)) for key, value in values.items()]
+
+
+def _from_values(values: dict, sources: dict[str, str], sections: dict, root: Path | None) -> Policy:
+    return Policy(
+        destructive=tuple(values["destructive"]),
+        logs=tuple(values["append-only"]),
+        companion=tuple(values["companion"]),
+        compiled=tuple(values["compiled"]),
+        keep_backups=int(values["keep-backups"]),
+        compiled_fields=tuple(values["compiled-fields"]),
+        tracker=str(values["tracker"]),
+        sources=sources,
+        sections=sections,
+        root=root,
+    )
+
+
+def default_policy() -> Policy:
+    return _from_values(dict(DEFAULTS), {}, {}, None)
+
+
+# --- reading a policy document (FAILSAFE.md) ---------------------------------------------
+
+_HEADINGS = (("destructive", "destructive"), ("append-only", "append-only"),
+             ("companion", "companion"), ("compiled", "compiled"))
+_TICKED = re.compile(r"`([^`]+)`")
+
+
+def parse_document(path: Path) -> dict[str, object]:
+    """The policy keys a FAILSAFE.md-style document states.
+
+    The lists come from the bullets under "Files under this policy", grouped by
+    the line that introduces each group ("Destructive writes — ...:"); the
+    keep-count, the compiled fields and the tracker come from the prose when stated.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, f"cannot read policy document: {exc}") from None
+    section = re.search(r"^#+\s*Files under this policy\s*$(.*?)(?=^#{1,2}\s|\Z)", text, re.M | re.S | re.I)
+    if not section:
+        raise ConfigError(path, "no 'Files under this policy' section: not a policy document")
+    found: dict[str, object] = {}
+    current = None
+    for line in section.group(1).splitlines():
+        stripped = line.strip()
+        if stripped.startswith(("-", "*")) and current:
+            names = _TICKED.findall(stripped)
+            if names:
+                found.setdefault(current, []).append(names[0])
+        elif stripped and not stripped.startswith("---"):
+            lowered = stripped.lower()
+            current = next((key for key, word in _HEADINGS if lowered.startswith(word)), None)
+            if current is None:
+                raise ConfigError(path, f"unrecognised file group {stripped!r} under 'Files under this policy'")
+    if not found:
+        raise ConfigError(path, "'Files under this policy' lists no files")
+    found = {key: tuple(names) for key, names in found.items()}
+    keep = re.search(r"keep at most the \**(\d+) most recent", text, re.I)
+    if keep:
+        found["keep-backups"] = int(keep.group(1))
+    fields = re.search(r"must include ([^\n]+)", text, re.I)
+    if fields and len(_TICKED.findall(fields.group(1))) > 1:
+        found["compiled-fields"] = tuple(_TICKED.findall(fields.group(1)))
+    tracker = re.search(r"derived from `([^`]+)`", text, re.I)
+    if tracker:
+        found["tracker"] = tracker.group(1)
+    return found
+
+
+# --- reading a config file -------------------------------------------------------------
+
+def _load_toml(path: Path) -> dict:
+    try:
+        import tomllib  # type: ignore[import-not-found]
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, f"invalid TOML: {exc}") from None
+
+
+def _check(path: Path, table: dict) -> dict:
+    for key, value in table.items():
+        if key in SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(path, f"{key!r} must be a table, got {type(value).__name__}")
+            continue
+        if key not in KEYS:
+            raise ConfigError(path, f"unknown key {key!r} (known: {', '.join(KEYS + SECTIONS)})")
+        if key in CLASS_KEYS or key == "compiled-fields":
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip("/") for v in value):
+                raise ConfigError(path, f"{key!r} must be a list of non-empty strings, got {value!r}")
+        elif key == "keep-backups":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(path, f"'keep-backups' must be a whole number >= 1, got {value!r}")
+        elif key == "root":
+            if not isinstance(value, bool):
+                raise ConfigError(path, f"'root' must be true or false, got {value!r}")
+        elif not isinstance(value, str) or not value:
+            raise ConfigError(path, f"{key!r} must be a non-empty string, got {value!r}")
+    return table
+
+
+def _policy_from_table(path: Path, table: dict) -> Policy:
+    table = _check(path, table)
+    values = dict(DEFAULTS)
+    sources: dict[str, str] = {}
+    document = table.get("policy-document")
+    if document:
+        doc_path = (path.parent / document)
+        if not doc_path.is_file():
+            raise ConfigError(path, f"'policy-document' names {document!r}, which is not a file")
+        for key, value in parse_document(doc_path).items():
+            values[key], sources[key] = value, str(doc_path)
+    for key, value in table.items():
+        if key in DEFAULTS:
+            values[key] = tuple(value) if isinstance(value, list) else value
+            sources[key] = str(path)
+    sections = {name: table[name] for name in SECTIONS if name in table}
+    return _from_values(values, sources, sections, path.parent)
+
+
+def policy_from_document(path: Path) -> Policy:
+    values = dict(DEFAULTS)
+    found = parse_document(path)
+    values.update(found)
+    return _from_values(values, {key: str(path) for key in found}, {}, path.parent)
+
+
+def load_file(path: Path) -> Policy:
+    """The policy one file defines: statesafe.toml, a pyproject.toml or a policy document."""
+    path = Path(path)
+    if path.name == "pyproject.toml":
+        table = _load_toml(path).get("tool", {}).get("statesafe")
+        if table is None:
+            raise ConfigError(path, "no [tool.statesafe] table")
+        if not isinstance(table, dict):
+            raise ConfigError(path, "[tool.statesafe] must be a table")
+        return _policy_from_table(path, table)
+    if path.suffix == ".toml":
+        return _policy_from_table(path, _load_toml(path))
+    return policy_from_document(path)
+
+
+def find_source(start: Path) -> Path | None:
+    """The nearest policy source at or above ``start``, or None."""
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file() and b"[tool.statesafe" in pyproject.read_bytes():
+            return pyproject
+        document = directory / DOCUMENT_NAME
+        if document.is_file():
+            return document
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _load_cached(start: str) -> Policy:
+    source = find_source(Path(start))
+    return load_file(source) if source else default_policy()
+
+
+def load_policy(start: str | os.PathLike | None = None) -> Policy:
+    """The effective policy for ``start`` (default: the working directory); cached per directory.
+
+    Raises ConfigError, naming the file and the problem, when the nearest source is broken.
+    """
+    return _load_cached(os.path.realpath(os.fspath(start) if start is not None else os.getcwd()))
+
+
+load_policy.cache_clear = _load_cached.cache_clear  # type: ignore[attr-defined]
