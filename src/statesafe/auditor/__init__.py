@@ -1,0 +1,1 @@
+"""The static auditor: finds writes to policy files that bypass the policy."""

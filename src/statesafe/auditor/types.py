@@ -1,0 +1,29 @@
+"""Data types shared by the auditor's engine, rules, runner and formatters (imports nothing of ours)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One reported problem. Positions are libcst's: 1-based lines, 0-based columns, end exclusive.
+
+    Formatters convert columns for SARIF / GitHub (1-based) in one place.
+    """
+
+    path: str  # posix path as the user named it (relative to the working directory when below it)
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    code: str  # "FS101"
+    name: str  # kebab-case rule name, stating the bad pattern ("raw-write-to-destructive-file")
+    message: str
+    target: str | None = None  # the policy file the write reaches, as resolved
+    file_class: str | None = None  # FileClass value of the target
+    fix: str | None = None  # what --fix would do, when a safe fix exists
+    via: str | None = None  # "path:line" of the call site that makes the target a policy file
+
+    def to_dict(self) -> dict:
+        return asdict(self)

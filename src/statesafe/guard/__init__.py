@@ -1,0 +1,1 @@
+"""The runtime guard (being written: see issue 4)."""

@@ -1,0 +1,1 @@
+"""pytest plugin entry point for the guard (being written: see issue 4)."""
