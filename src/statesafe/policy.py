@@ -61,7 +61,7 @@ DEFAULTS: dict[str, object] = {
 
 #: Sub-tables other parts of statesafe read; the policy loader passes them through.
 SECTIONS = ("audit", "guard")
-KEYS = tuple(DEFAULTS) + ("policy-document", "root")
+KEYS = tuple(DEFAULTS) + ("policy-document",)
 CONFIG_NAME = "statesafe.toml"
 DOCUMENT_NAME = "FAILSAFE.md"
 DEFAULT_SOURCE = "built-in default (FAILSAFE.md 1.0.0)"
@@ -251,9 +251,6 @@ def _check(path: Path, table: dict) -> dict:
         elif key == "keep-backups":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(path, f"'keep-backups' must be a whole number >= 1, got {value!r}")
-        elif key == "root":
-            if not isinstance(value, bool):
-                raise ConfigError(path, f"'root' must be true or false, got {value!r}")
         elif not isinstance(value, str) or not value:
             raise ConfigError(path, f"{key!r} must be a non-empty string, got {value!r}")
     return table
