@@ -8,6 +8,7 @@ counted or deleted as one.
     <name>.bak-20260422T143012Z-2           the third backup taken in that second
     <name>.bak-20260422T143012Z-corrupted   the file as it was before a restore
     <name>.tmp-20260422T143012Z-<pid>-<hex> a temp being written (stale once its writer is gone)
+    .<name>.lock                            the lock file statesafe.lock() holds (kept, never deleted)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 BACKUP_MARK = ".bak-"
 TEMP_MARK = ".tmp-"
+LOCK_SUFFIX = ".lock"
 
 _BACKUP_RE = re.compile(
     r"^(?P<base>.+)\.bak-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<counter>[1-9]\d*))?(?P<corrupted>-corrupted)?$"
@@ -63,6 +65,11 @@ def backup_name(base: str, stamp: str, counter: int = 0, corrupted: bool = False
 def temp_name(base: str, stamp: str | None = None) -> str:
     """A temp name nobody else can predict (pid + random token), for O_EXCL creation."""
     return f"{base}{TEMP_MARK}{stamp or utc_stamp()}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def lock_name(base: str) -> str:
+    """The lock file beside a file: hidden, and never a policy, backup or temp name."""
+    return f".{base}{LOCK_SUFFIX}"
 
 
 def parse_temp(name: str) -> tuple[str, int] | None:

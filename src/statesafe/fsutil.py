@@ -1,0 +1,335 @@
+"""Crash-safe filesystem primitives the writers and transactions are built from.
+
+Each step raises :class:`~statesafe.errors.WriteError` naming the file, the step
+(one of :data:`STEPS`) and the OS cause, keeping its errno. Callers run them
+inside :func:`statesafe.sanction.sanctioned` and while holding the file's lock
+(:func:`statesafe.locking.lock`): temps are only created under the lock, so the
+lock holder may treat any other temp of the file as stale.
+
+Permissions: a temp or a copied backup is created with the original's
+permission bits (which the umask can only narrow), then given the original's
+owner/group where the process may and the exact bits; a new file gets
+``0o666 & ~umask`` from the kernel, like ``open()``. Nothing is ever created
+more permissive than the file it belongs to.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import sys
+import time
+from pathlib import Path
+
+from statesafe import names
+from statesafe.errors import WriteError
+
+STEPS = ("backup", "temp", "write", "fsync", "rename", "directory fsync", "prune")
+
+_CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                 | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+_WINDOWS = sys.platform == "win32"
+#: Windows errors a reader, indexer or virus scanner holding the file causes in os.replace:
+#: ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION.
+_SHARING_ERRORS = frozenset({5, 32, 33})
+_REPLACE_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)  # about 1.6 s in all, then give up
+_MAX_NAME_ATTEMPTS = 1000
+_COPY_CHUNK = 1 << 20
+
+
+def resolve_target(path: str | os.PathLike) -> Path:
+    """The file a write really changes: a symlinked policy file is written through to its target.
+
+    The link stays; the temp, backups and lock live beside the target, in the directory
+    whose fsync makes the rename durable.
+    """
+    return Path(os.path.realpath(os.fspath(path)))
+
+
+def stat_or_none(target: Path) -> os.stat_result | None:
+    """The target's metadata, or None when it does not exist yet."""
+    try:
+        return os.stat(target)
+    except FileNotFoundError:
+        return None
+
+
+def _create_exclusive(path: Path, like: os.stat_result | None) -> int:
+    """Open a new file at ``path`` (never following a planted link) with ``like``'s permissions."""
+    if like is None:
+        return os.open(path, _CREATE_FLAGS, 0o666)  # the kernel applies the umask, like open()
+    bits = stat.S_IMODE(like.st_mode)
+    fd = os.open(path, _CREATE_FLAGS, bits)  # the umask can only narrow these bits
+    try:
+        if hasattr(os, "fchown") and (like.st_uid, like.st_gid) != (os.geteuid(), os.getegid()):
+            try:
+                os.fchown(fd, like.st_uid, like.st_gid)
+            except PermissionError:
+                pass  # not ours to give away: the file keeps our owner, never wider bits
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, bits)  # after fchown, which may clear set-id bits
+    except BaseException:
+        os.close(fd)
+        discard(path)
+        raise
+    return fd
+
+
+def create_temp(target: Path, like: os.stat_result | None) -> tuple[int, Path]:
+    """A new temp beside ``target`` (unpredictable name, O_EXCL, O_NOFOLLOW): (fd, path)."""
+    for _ in range(_MAX_NAME_ATTEMPTS):
+        temp = target.with_name(names.temp_name(target.name))
+        try:
+            return _create_exclusive(temp, like), temp
+        except FileExistsError:
+            continue  # a planted name: never reuse it, draw another
+        except OSError as exc:
+            raise WriteError(target, "temp", exc) from exc
+    raise WriteError(target, "temp", OSError(errno.EEXIST, "no free temp name"))
+
+
+def write_all(fd: int, data: bytes, target: Path) -> None:
+    """Write every byte (os.write may write fewer than asked)."""
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        raise WriteError(target, "write", exc) from exc
+
+
+def _fsync(fd: int) -> None:
+    if sys.platform == "darwin":
+        import fcntl
+        try:
+            fcntl.fcntl(fd, fcntl.F_FULLFSYNC)  # plain fsync on macOS stops at the drive's cache
+            return
+        except OSError:
+            pass  # filesystems without F_FULLFSYNC (network, FAT): fsync is the best there is
+    os.fsync(fd)
+
+
+def fsync_file(fd: int, target: Path) -> None:
+    try:
+        _fsync(fd)
+    except OSError as exc:
+        raise WriteError(target, "fsync", exc) from exc
+
+
+def fsync_directory(directory: Path, target: Path) -> None:
+    """Make renames and links in ``directory`` durable (a no-op on Windows, which cannot open one)."""
+    if _WINDOWS:
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise WriteError(target, "directory fsync", exc) from exc
+
+
+def replace(source: Path, target: Path) -> None:
+    """os.replace; on Windows only, a short bounded retry on sharing violations, then the error."""
+    delays = iter(_REPLACE_DELAYS if _WINDOWS else ())
+    while True:
+        try:
+            os.replace(source, target)
+            return
+        except OSError as exc:
+            delay = next(delays, None) if getattr(exc, "winerror", None) in _SHARING_ERRORS else None
+            if delay is None:
+                raise WriteError(target, "rename", exc) from exc
+            time.sleep(delay)
+
+
+def discard(path: Path) -> None:
+    """Remove a temp of ours on the way out of a failure; never masks the error being raised."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def write_temp(target: Path, data: bytes, like: os.stat_result | None) -> Path:
+    """A complete, fsynced temp beside ``target`` holding ``data``; nothing left behind on failure."""
+    fd, temp = create_temp(target, like)
+    try:
+        write_all(fd, data, target)
+        fsync_file(fd, target)
+    except BaseException:
+        os.close(fd)
+        discard(temp)
+        raise
+    try:
+        os.close(fd)
+    except OSError as exc:  # NFS reports deferred write errors at close
+        discard(temp)
+        raise WriteError(target, "write", exc) from exc
+    return temp
+
+
+def _copy_into(target: Path, backup: Path, like: os.stat_result) -> None:
+    fd = _create_exclusive(backup, like)
+    try:
+        with open(target, "rb") as source, os.fdopen(fd, "wb", closefd=False) as sink:
+            shutil.copyfileobj(source, sink, _COPY_CHUNK)
+        _fsync(fd)
+    except BaseException:
+        os.close(fd)
+        discard(backup)
+        raise
+    os.close(fd)
+
+
+def take_backup(target: Path, *, corrupted: bool = False, stamp: str | None = None) -> Path | None:
+    """Keep the current ``target`` as ``<name>.bak-<stamp>[-N][-corrupted]``; None if it does not exist.
+
+    O(1) where the filesystem allows: a hard link to the current inode. That link is a
+    faithful backup once the new content is renamed over ``target`` (the rename gives the
+    name a new inode and leaves this one alone), so take it under the file's lock just
+    before the rename. Where links fail it falls back to a fsynced copy. An existing name
+    (an earlier backup in the same second, or a planted symlink) is never overwritten
+    or followed: link and O_EXCL both refuse it, and the counter moves on.
+    """
+    like = stat_or_none(target)
+    if like is None:
+        return None
+    stamp = stamp or names.utc_stamp()
+    use_link = True
+    for counter in range(_MAX_NAME_ATTEMPTS):
+        backup = target.with_name(names.backup_name(target.name, stamp, counter, corrupted))
+        try:
+            if use_link:
+                try:
+                    os.link(target, backup, follow_symlinks=False)
+                    return backup
+                except FileExistsError:
+                    raise
+                except OSError as exc:
+                    if exc.errno == errno.ENOENT:
+                        raise
+                    use_link = False  # no hard links here (FAT, some network mounts, EMLINK): copy
+            _copy_into(target, backup, like)
+            return backup
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise WriteError(target, "backup", exc) from exc
+    raise WriteError(target, "backup", OSError(errno.EEXIST, "no free backup name"))
+
+
+def backups_of(target: Path) -> list[tuple[names.BackupName, Path]]:
+    """Every statesafe backup of ``target`` beside it, newest first; unparseable names are ignored."""
+    found = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        parsed = names.parse_backup(entry.name)
+        if parsed and parsed.base == target.name and not entry.is_dir(follow_symlinks=False):
+            found.append((parsed, Path(entry.path)))
+    found.sort(reverse=True)
+    return found
+
+
+def prune(target: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest regular backups and, separately, ``-corrupted`` snapshots."""
+    removed = []
+    kept = {False: 0, True: 0}
+    for parsed, path in backups_of(target):
+        kept[parsed.corrupted] += 1
+        if kept[parsed.corrupted] > keep:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                continue  # another process pruned it first
+            except OSError as exc:
+                raise WriteError(target, "prune", exc) from exc
+            removed.append(path)
+    return removed
+
+
+def stale_temps(target: Path) -> list[Path]:
+    """Temps of ``target`` beside it (statesafe temp names only)."""
+    try:
+        entries = list(os.scandir(target.parent))
+    except FileNotFoundError:
+        return []
+    return [Path(e.path) for e in entries
+            if (parsed := names.parse_temp(e.name)) and parsed[0] == target.name
+            and not e.is_dir(follow_symlinks=False)]
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Remove every temp of ``target``: call it holding the file's lock, before making a new temp."""
+    removed = []
+    for temp in stale_temps(target):
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise WriteError(target, "temp", exc) from exc
+        removed.append(temp)
+    return removed
+
+
+def hold_prior(target: Path) -> Path | None:
+    """A hard link to the current inode under a temp name, so a failed commit can put it back.
+
+    For files without a backup (companion, compiled, outside the policy); the caller discards
+    it after :func:`commit`, and a crash leaves it as a stale temp, cleaned like any other.
+    None when the file does not exist or cannot be linked.
+    """
+    if stat_or_none(target) is None:
+        return None
+    for _ in range(_MAX_NAME_ATTEMPTS):
+        prior = target.with_name(names.temp_name(target.name))
+        try:
+            os.link(target, prior, follow_symlinks=False)
+            return prior
+        except FileExistsError:
+            continue
+        except OSError:
+            return None
+    return None
+
+
+def commit(temp: Path, target: Path, prior: Path | None, *, existed: bool) -> None:
+    """Rename ``temp`` over ``target`` and make it durable; if that fails, put ``prior`` back.
+
+    ``prior`` holds the previous inode (the hard-link backup, or :func:`hold_prior`'s link);
+    ``existed`` says whether there was a previous file at all. A failed directory fsync is a
+    failed write: the previous content is renamed back (best effort), or a file that did not
+    exist before is removed, before the error is raised.
+    """
+    try:
+        replace(temp, target)
+    except WriteError:
+        discard(temp)
+        raise
+    try:
+        fsync_directory(target.parent, target)
+    except WriteError:
+        roll_back(target, prior, existed=existed)
+        raise
+
+
+def roll_back(target: Path, prior: Path | None, *, existed: bool) -> None:
+    """Best effort: make ``target`` the inode ``prior`` holds again (remove it if it is new)."""
+    try:
+        if prior is None:
+            if not existed:
+                os.unlink(target)
+            return
+        restored = target.with_name(names.temp_name(target.name))
+        os.link(prior, restored, follow_symlinks=False)
+        os.replace(restored, target)
+        fsync_directory(target.parent, target)
+    except (OSError, WriteError):
+        pass  # the error being raised already says the write failed
