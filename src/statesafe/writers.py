@@ -1,0 +1,211 @@
+"""The sanctioned writers: ``statesafe.write`` and ``statesafe.append``.
+
+``write`` dispatches on the file's class in the effective policy (see docs/writers.md):
+
+- destructive: lock, settle an interrupted transaction, clear stale temps, temp +
+  write + fsync, backup (a hard link of the current inode), prune, rename,
+  directory fsync. Every fallible step but the last comes before the rename, so a
+  failure leaves the original byte-identical; a failed directory fsync puts the
+  original back before the error is raised.
+- append-only log: refused (PolicyViolation); logs change only through ``append``.
+- companion: the same without the backup; a failed rebuild leaves the prior copy.
+- compiled: refused unless the content carries the policy's required fields.
+- outside the policy: a plain atomic replace.
+
+Data is serialised before the sanctioned context is entered, and nothing inside
+it calls user code: the runtime guard lets through exactly these steps.
+"""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import json
+import os
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+from statesafe import fsutil
+from statesafe.errors import PolicyViolation, WriteError
+from statesafe.locking import lock
+from statesafe.policy import FileClass, Policy, load_policy
+from statesafe.sanction import sanctioned
+
+_APPEND_FLAGS = os.O_RDWR | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) \
+    | getattr(os, "O_BINARY", 0)
+#: How long a tail without a newline must stay unchanged before it counts as cut short by a crash
+#: (rather than another appender's write still in flight).
+_TORN_TAIL_SETTLE = 0.002
+
+
+def serialise(data: bytes | str | object) -> bytes:
+    """bytes as given; str as UTF-8; anything else as JSON (UTF-8, indent 2, trailing newline)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def write(path: str | os.PathLike, data: bytes | str | object, *, as_class: FileClass | str | None = None,
+          policy: Policy | None = None) -> Path:
+    """Write ``data`` to ``path`` the policy's way for its class; returns the file written.
+
+    ``as_class`` overrides the classification (e.g. a tracker under an unusual name);
+    ``policy`` overrides the effective policy of the working directory. A symlinked
+    file is written through to its target and the link is kept.
+    """
+    payload = serialise(data)
+    policy = policy or load_policy()
+    target = fsutil.resolve_target(path)
+    file_class = FileClass(as_class) if as_class is not None else policy.classify_name(target)
+    if file_class is FileClass.LOG:
+        raise PolicyViolation(target, file_class.value, "write()", "statesafe.append(path, record)")
+    if file_class is FileClass.BACKUP:
+        raise PolicyViolation(target, file_class.value, "write()",
+                              "statesafe.restore(file, backup); backups are never rewritten")
+    if file_class is FileClass.COMPILED:
+        _check_compiled(target, payload, policy)
+    keep = policy.keep_backups if file_class is FileClass.DESTRUCTIVE else None
+    with sanctioned():
+        _replace(target, payload, keep_backups=keep)
+    return target
+
+
+def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
+    """The atomic replace; with ``keep_backups``, also the backup and prune of a destructive write."""
+    with lock(target):
+        settle_transaction(target)
+        fsutil.remove_stale_temps(target)
+        before = fsutil.stat_or_none(target)
+        temp = fsutil.write_temp(target, payload, before)
+        prior = None
+        try:
+            if keep_backups is not None:
+                prior = fsutil.take_backup(target)  # O(1) link, right before the rename: see docs
+                fsutil.prune(target, keep_backups)
+            else:
+                prior = fsutil.hold_prior(target)
+            fsutil.commit(temp, target, prior, existed=before is not None)
+        except BaseException:
+            fsutil.discard(temp)
+            raise
+        finally:
+            if keep_backups is None and prior is not None:
+                fsutil.discard(prior)
+
+
+def settle_transaction(target: Path) -> None:
+    """Finish or roll back an interrupted transaction that touched ``target``; call it holding the lock."""
+    # TODO(core-transactions): call statesafe.transaction.settle(target) once it lands.
+
+
+def _check_compiled(target: Path, payload: bytes, policy: Policy) -> None:
+    """Refuse compiled content that lacks the policy's required fields."""
+    # TODO(core-transactions): call the validator in statesafe.compiled once it lands.
+
+
+# --- append-only logs -------------------------------------------------------------------
+
+def _utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def record_fields(record: Mapping, supersedes: str | None = None) -> dict:
+    """The fields a log line carries: ``run_id`` (uuid4 hex) and ``timestamp`` (UTC ISO 8601,
+    milliseconds) first unless the record has its own, then the record, then ``supersedes``."""
+    if not isinstance(record, Mapping):
+        raise TypeError(f"a log record must be a JSON object (a mapping), not {type(record).__name__}")
+    fields = {"run_id": uuid.uuid4().hex, "timestamp": _utc_now(), **record}
+    if supersedes is not None:
+        fields["supersedes"] = supersedes
+    return fields
+
+
+def format_line(fields: Mapping) -> bytes:
+    """One newline-terminated JSON line (UTF-8, no raw line breaks of any kind inside)."""
+    line = json.dumps(fields, ensure_ascii=False, separators=(", ", ": "))
+    # JSON allows these raw, but str.splitlines() splits on them: keep one record one line for every reader
+    return (line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n").encode("utf-8")
+
+
+def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = None, durable: bool = False,
+           *, policy: Policy | None = None) -> dict:
+    """Append ``record`` as one JSON line to an append-only log; returns the fields written.
+
+    One ``write()`` of the whole line on an O_APPEND descriptor, so concurrent appenders never
+    tear or interleave lines. A last line cut short by a crash is first ended with a newline
+    (it stays one bad line, and does not swallow this record). No fsync unless ``durable``.
+    Refused (PolicyViolation) on destructive, companion, compiled and backup files.
+    """
+    fields = record_fields(record, supersedes)
+    line = format_line(fields)
+    policy = policy or load_policy()
+    target = fsutil.resolve_target(path)
+    file_class = policy.classify_name(target)  # already resolved
+    if file_class not in (FileClass.LOG, None):
+        instead = ("statesafe.restore(file, backup); backups are never changed" if file_class is FileClass.BACKUP
+                   else "statesafe.write(path, data)")
+        raise PolicyViolation(target, file_class.value, "append()", instead)
+    with sanctioned():
+        fd, created = _open_log(target)
+        try:
+            if not created and not _ends_with_newline(fd):
+                line = _isolate_torn_tail(fd, target) + line
+            _append_line(fd, line, target)
+            if durable:
+                fsutil.fsync_file(fd, target)
+        finally:
+            os.close(fd)
+        if durable and created:
+            fsutil.fsync_directory(target.parent, target)
+    return fields
+
+
+def _open_log(target: Path) -> tuple[int, bool]:
+    """(descriptor, whether this call created the log)."""
+    while True:
+        try:
+            return os.open(target, _APPEND_FLAGS), False
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise WriteError(target, "write", exc) from exc
+        try:
+            return os.open(target, _APPEND_FLAGS | os.O_CREAT | os.O_EXCL, 0o666), True
+        except FileExistsError:
+            continue  # another appender created it between the two opens
+        except OSError as exc:
+            raise WriteError(target, "write", exc) from exc
+
+
+def _ends_with_newline(fd: int) -> bool:
+    size = os.fstat(fd).st_size
+    return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+
+
+def _isolate_torn_tail(fd: int, target: Path) -> bytes:
+    """Under the file's lock, decide whether the tail is cut short by a crash: b"\\n" if so.
+
+    Another appender's write may still be in flight (a reader can see a page-crossing write
+    half done), so the tail must stay unchanged for a moment before it counts as torn. Should
+    a stalled write still be misjudged, the cost is one empty line, never a lost record.
+    """
+    with lock(target):
+        while not _ends_with_newline(fd):
+            before = os.fstat(fd).st_size
+            time.sleep(_TORN_TAIL_SETTLE)
+            if os.fstat(fd).st_size == before:
+                return b"\n"
+        return b""
+
+
+def _append_line(fd: int, line: bytes, target: Path) -> None:
+    try:
+        written = os.write(fd, line)
+    except OSError as exc:
+        raise WriteError(target, "write", exc) from exc
+    if written != len(line):  # a full disk mid-record: the line is cut short, say so
+        raise WriteError(target, "write", OSError(errno.ENOSPC, f"only {written} of {len(line)} bytes appended"))
