@@ -9,6 +9,8 @@ from pathlib import Path
 from config import TRACKER_FILE
 from storage import load_tracker
 
+TOPIC_ARCHIVE = "posts_by_topic.md"
+
 
 def line(post):
     m = post["metrics"]
@@ -67,7 +69,7 @@ def main():
     with open(f"{args.dir}/posts_by_date.md", "w", encoding="utf-8") as f:
         f.write(by_date(tracker))
 
-    (Path(args.dir) / "posts_by_topic.md").write_text(by_topic(tracker), encoding="utf-8")
+    (Path(args.dir) / TOPIC_ARCHIVE).write_text(by_topic(tracker), encoding="utf-8")
 
     fd = o.open(o.path.join(args.dir, "comments.md"), o.O_WRONLY | o.O_CREAT | o.O_TRUNC, 0o644)
     with o.fdopen(fd, "w", encoding="utf-8") as f:
