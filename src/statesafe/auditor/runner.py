@@ -1,0 +1,287 @@
+"""Runs the engine over a set of files, parsing as few of them as a sound answer allows.
+
+Three things keep ``statesafe audit`` fast, in the order they act:
+
+1. **A byte-level prefilter.** A write can only be flagged if its target resolves
+   to a policy file, and the engine resolves targets only from string literals
+   of the audited tree (constants, defaults, arguments, joins, f-strings,
+   ``with_suffix``...). So some module must spell the policy file's name: its
+   basename, or its stem and its extension as separate literals
+   (``Path("style_guide").with_suffix(".md")``). Such a module is a *seed*. A
+   name can reach a write only by flowing along imports: *up* to the modules
+   that import a seed (imported constants, return values), any number of
+   levels, then *down* into the modules those import (arguments passed to
+   helpers), any number of levels. A value that went down cannot come back up
+   into some other importer except through module state assigned at run time,
+   which the engine does not follow either. So the engine sees every module
+   that can contribute to a finding, and the result is the one a full parse
+   would give. Import edges are read from the bytes with a regex that errs on
+   the side of more edges (imports inside strings count too), and a dotted
+   name matches every file whose path ends in it. SKILL.md manifests are
+   always analysed (a manifest that never names the policy is itself a finding).
+   ``--strict`` reports writes whose target cannot be resolved, which any module
+   may hold, so it parses everything. Not seen: a file name assembled from
+   pieces that split its stem (``"threads_" + kind + "_tracker.json"``).
+2. **A cache** in ``.statesafe_cache/`` (see :mod:`statesafe.auditor.cache`): file
+   stat -> content hash and prefilter facts, and (path, content) -> the engine's
+   per-module summary, all under a key of statesafe's version, the engine's
+   sources and the policy. A warm run reads no file that did not change.
+3. **A process pool**, only when there is enough to parse to pay for starting it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from statesafe.auditor import cache as cache_mod
+from statesafe.auditor import files as files_mod
+from statesafe.auditor import suppress
+from statesafe.auditor.types import Finding
+from statesafe.policy import Policy
+
+#: Below these, a pool costs more (fork, pickling) than it saves.
+POOL_MIN_FILES = 24
+POOL_MIN_BYTES = 384 * 1024
+
+_IMPORT = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]*))", re.M)
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+    checked: int  # files audited (reported on)
+    parsed: int  # files handed to the engine in this run (not answered by the cache)
+    analysed: int  # files whose summaries went into the cross-module phase
+    errors: list[str] = field(default_factory=list)  # one line each: bit 2 of the exit code
+
+
+def needles(policy: Policy) -> tuple[tuple[bytes, ...], tuple[tuple[bytes, bytes], ...]]:
+    """(names, (stem, extension) pairs): what a module must spell to be a seed.
+
+    For a glob, the longest literal run of its last part stands in for the name;
+    a glob with no literal at all (``*``) makes every module a seed (None).
+    """
+    names, pairs = set(), set()
+    for pattern in (*policy.destructive, *policy.logs, *policy.companion, *policy.compiled):
+        base = pattern.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        if re.search(r"[*?\[]", base):
+            literal = max(re.split(r"\*|\?|\[[^\]]*\]", base), key=len)
+            if len(literal) < 3:
+                return None  # type: ignore[return-value]
+            names.add(literal.encode())
+            continue
+        names.add(base.encode())
+        stem, dot, ext = base.rpartition(".")
+        if dot and stem:
+            pairs.add((stem.encode(), ("." + ext).encode()))
+    return tuple(sorted(names)), tuple(sorted(pairs))
+
+
+def mentions_policy(source: bytes, wanted) -> bool:
+    if wanted is None:
+        return True
+    names, pairs = wanted
+    return any(n in source for n in names) or any(s in source and e in source for s, e in pairs)
+
+
+def imported_names(source: bytes) -> tuple[tuple[int, str], ...]:
+    """(level, dotted name) for every import the bytes seem to make; level > 0 for relative ones.
+
+    ``from a import b`` yields both ``a`` and ``a.b`` (b may be a module).
+    """
+    out = []
+    for m in _IMPORT.finditer(source):
+        if m.group(3) is not None:
+            for part in m.group(3).decode("latin-1").split(","):
+                name = part.split(" as ")[0].strip()
+                if name:
+                    out.append((0, name))
+            continue
+        module = m.group(1).decode("latin-1")
+        level = len(module) - len(module.lstrip("."))
+        base = module[level:]
+        if base or level:
+            out.append((level, base))
+        for part in m.group(2).decode("latin-1").strip("()").replace("\\", " ").split(","):
+            name = part.split(" as ")[0].strip()
+            if name and name != "*" and name.isidentifier():
+                out.append((level, f"{base}.{name}" if base else name))
+    return tuple(out)
+
+
+class _ModuleIndex:
+    """Dotted names -> files of the audited tree, matching by path suffix (sys.path is unknown)."""
+
+    def __init__(self, paths: Iterable[str]):
+        self.by_last: dict[str, list[tuple[str, list[str]]]] = {}
+        self.by_dir: dict[str, dict[str, str]] = {}
+        for path in paths:
+            if not path.endswith(".py"):
+                continue
+            parts = os.path.abspath(path).split(os.sep)
+            parts[-1] = parts[-1][:-3]
+            if parts[-1] == "__init__":
+                parts.pop()
+            self.by_last.setdefault(parts[-1], []).append((path, parts))
+            self.by_dir.setdefault(os.path.dirname(os.path.abspath(path)), {})[
+                os.path.basename(path)] = path
+
+    def absolute(self, dotted: str) -> list[str]:
+        want = dotted.split(".")
+        return [path for path, parts in self.by_last.get(want[-1], ()) if parts[-len(want):] == want]
+
+    def relative(self, importer: str, level: int, dotted: str) -> list[str]:
+        folder = os.path.dirname(os.path.abspath(importer))
+        for _ in range(level - 1):
+            folder = os.path.dirname(folder)
+        parts = dotted.split(".") if dotted else []
+        if parts:
+            folder = os.path.join(folder, *parts[:-1])
+            names = (parts[-1] + ".py", os.path.join(parts[-1], "__init__.py"))
+        else:
+            names = ("__init__.py",)
+        found = []
+        for name in names:
+            full = os.path.join(folder, name)
+            hit = self.by_dir.get(os.path.dirname(full), {}).get(os.path.basename(full))
+            if hit:
+                found.append(hit)
+        return found
+
+    def resolve(self, importer: str, level: int, dotted: str) -> list[str]:
+        return self.relative(importer, level, dotted) if level else self.absolute(dotted)
+
+
+def closure(seeds: Iterable[str], imports: dict[str, list[str]]) -> set[str]:
+    """Seeds, then every module importing them (transitively), then everything those import."""
+    importers: dict[str, list[str]] = {}
+    for importer, targets in imports.items():
+        for target in targets:
+            importers.setdefault(target, []).append(importer)
+    up = set(seeds)
+    stack = list(up)
+    while stack:
+        for importer in importers.get(stack.pop(), ()):
+            if importer not in up:
+                up.add(importer)
+                stack.append(importer)
+    need = set(up)
+    stack = list(up)
+    while stack:
+        for target in imports.get(stack.pop(), ()):
+            if target not in need:
+                need.add(target)
+                stack.append(target)
+    return need
+
+
+# --- calling the engine ----------------------------------------------------------------------
+
+def _summarize_chunk(chunk: list[tuple[str, bytes]], policy: Policy) -> list:
+    from statesafe.auditor.engine import summarize
+    return [summarize(path, source, policy) for path, source in chunk]
+
+
+def _summarize_all(items: list[tuple[str, bytes]], policy: Policy, jobs: int | None) -> list:
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    size = sum(len(source) for _, source in items)
+    if workers < 2 or len(items) < POOL_MIN_FILES or size < POOL_MIN_BYTES:
+        return _summarize_chunk(items, policy)
+    import concurrent.futures
+    import multiprocessing
+    # Largest first, dealt round-robin into a few chunks per worker: even loads, little pickling.
+    order = sorted(range(len(items)), key=lambda i: -len(items[i][1]))
+    count = workers * 4
+    chunks = [[items[i] for i in order[k::count]] for k in range(count)]
+    index = [order[k::count] for k in range(count)]
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+    results: list = [None] * len(items)
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        for positions, summaries in zip(index, pool.map(_summarize_chunk, chunks, [policy] * count)):
+            for position, summary in zip(positions, summaries):
+                results[position] = summary
+    return results
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+def audit(paths: Sequence[str], policy: Policy, *, strict: bool = False, excludes: Sequence[str] = (),
+          use_cache: bool = True, jobs: int | None = None) -> Report:
+    """Audit PATHs under ``policy``: findings after suppressions, plus run statistics.
+
+    Files named one by one (pre-commit) are resolved together with the candidate
+    files beside them, so a changed helper is judged with its unchanged callers;
+    findings are reported for the named files (or made through a call in one).
+    """
+    report_files, explicit = files_mod.discover(paths, excludes)
+    context = sorted(set(report_files) | set(files_mod.siblings(explicit))) if explicit else report_files
+    store = cache_mod.Cache.open(policy, strict) if use_cache else cache_mod.Cache.disabled()
+    wanted = needles(policy)
+    entries: dict[str, cache_mod.Entry] = {}
+    sources: dict[str, bytes] = {}
+    errors: list[str] = []
+    for path in context:
+        try:
+            entry, source = store.entry(path, lambda data: mentions_policy(data, wanted))
+        except OSError as exc:
+            if path in explicit or path in report_files:
+                errors.append(f"{path}: cannot read: {exc.strerror or exc}")
+            continue
+        entries[path] = entry
+        if source is not None:
+            sources[path] = source
+
+    def read(path: str) -> bytes:
+        if path not in sources:
+            with open(path, "rb") as f:
+                sources[path] = f.read()
+        return sources[path]
+
+    manifests = [p for p in entries if files_mod.is_manifest(p)]
+    modules = [p for p in entries if not files_mod.is_manifest(p)]
+    if strict:
+        needed = set(modules)
+    else:
+        seeds = [p for p in modules if entries[p].mentions]
+        needed = set()
+        if seeds:
+            index = _ModuleIndex(modules)
+            graph = {}
+            for path in modules:
+                if entries[path].imports is None:
+                    store.set_imports(path, imported_names(read(path)))
+                graph[path] = sorted({hit for level, name in entries[path].imports
+                                      for hit in index.resolve(path, level, name) if hit != path})
+            needed = closure(seeds, graph)
+    analyse = sorted(needed) + sorted(manifests)
+
+    summaries, missing = [], []
+    for path in analyse:
+        summary = store.summary(path, entries[path].digest)
+        if summary is None:
+            missing.append(path)
+        else:
+            summaries.append(summary)
+    if missing:
+        fresh = _summarize_all([(path, read(path)) for path in missing], policy, jobs)
+        for path, summary in zip(missing, fresh):
+            store.put_summary(path, entries[path].digest, summary)
+        summaries.extend(fresh)
+
+    findings: list[Finding] = []
+    if summaries:
+        from statesafe.auditor.engine import resolve
+        findings = resolve(summaries, policy, strict=strict)
+    if explicit:
+        named = set(report_files)
+        findings = [f for f in findings if f.path in named or (f.via or "").rsplit(":", 1)[0] in named]
+    marked = [p for p in report_files if p in entries and entries[p].marked]
+    findings, suppression_errors = suppress.apply(findings, {p: read(p) for p in marked})
+    errors.extend(suppression_errors)
+    store.save()
+    return Report(sorted(set(findings)), len(report_files), len(missing), len(analyse), errors)
