@@ -84,17 +84,20 @@ def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
         prior = None
         try:
             if keep_backups is not None:
-                prior = fsutil.take_backup(target)  # O(1) link, right before the rename: see docs
+                # O(1) link right before the rename, and the prune before it too, so that every
+                # fallible step but the directory fsync comes before the commit point: see docs
+                prior = fsutil.take_backup(target)
                 fsutil.prune(target, keep_backups)
             else:
                 prior = fsutil.hold_prior(target)
             fsutil.commit(temp, target, prior, existed=before is not None)
         except BaseException:
             fsutil.discard(temp)
+            if prior is not None:
+                fsutil.discard(prior)  # a copy of the file as it still is: no longer a backup of anything
             raise
-        finally:
-            if keep_backups is None and prior is not None:
-                fsutil.discard(prior)
+        if keep_backups is None and prior is not None:
+            fsutil.discard(prior)
 
 
 def settle_transaction(target: Path) -> None:
