@@ -199,8 +199,12 @@ def take_backup(target: Path, *, corrupted: bool = False, stamp: str | None = No
     if like is None:
         return None
     stamp = stamp or names.utc_stamp()
+    # after the newest of this second, even if older ones were pruned: a reused counter would sort
+    # as the oldest backup and be pruned at once
+    first = 1 + max((parsed.counter for parsed, _ in backups_of(target)
+                     if parsed.stamp == stamp and parsed.corrupted == corrupted), default=-1)
     use_link = True
-    for counter in range(_MAX_NAME_ATTEMPTS):
+    for counter in range(first, first + _MAX_NAME_ATTEMPTS):
         backup = target.with_name(names.backup_name(target.name, stamp, counter, corrupted))
         try:
             if use_link:

@@ -106,8 +106,10 @@ def settle_transaction(target: Path) -> None:
 
 
 def _check_compiled(target: Path, payload: bytes, policy: Policy) -> None:
-    """Refuse compiled content that lacks the policy's required fields."""
-    # TODO(core-transactions): call the validator in statesafe.compiled once it lands.
+    """Refuse (StaleError) compiled content that lacks the policy's required fields."""
+    from statesafe.compiled import require_fields  # only compiled writes pay for the import
+
+    require_fields(target, payload, policy)
 
 
 # --- append-only logs -------------------------------------------------------------------

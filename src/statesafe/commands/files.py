@@ -11,6 +11,7 @@ import click
 
 from statesafe import names
 from statesafe.backups import backup_source, backups as list_backups, restore as restore_backup
+from statesafe.compiled import count_posts
 from statesafe.errors import StatesafeError
 from statesafe.writers import append as append_record, write as write_file
 
@@ -68,19 +69,18 @@ def _parse(base: str, content: bytes) -> tuple[str, str]:
     suffix = os.path.splitext(base)[1].lower()
     try:
         if suffix == ".json":
-            value = json.loads(content)
-        elif suffix in (".jsonl", ".log"):
+            json.loads(content)
+            posts = count_posts(content)
+            return "yes", "-" if posts is None else str(posts)
+        if suffix in (".jsonl", ".log"):
             for line in content.splitlines():
                 if line.strip():
                     json.loads(line)
             return "yes", "-"
-        else:
-            content.decode("utf-8")
-            return "yes (text)", "-"
-    except ValueError:
+        content.decode("utf-8")
+        return "yes (text)", "-"
+    except ValueError:  # UnicodeDecodeError included
         return "NO", "-"
-    posts = value if isinstance(value, list) else value.get("posts") if isinstance(value, dict) else None
-    return "yes", str(len(posts)) if isinstance(posts, list) else "-"
 
 
 def _table(file: Path, found: list[Path], numbered: bool = False) -> None:
