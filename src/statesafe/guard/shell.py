@@ -1,0 +1,526 @@
+"""What a Bash command line would write: the agent hook's view of the Bash tool.
+
+Best effort, on purpose. The command is tokenised with :mod:`shlex` (quotes,
+escapes and operators as the shell sees them, never a regex over the whole
+line), split into simple commands at ``;``, ``&&``, ``||``, ``|``, ``&``,
+newlines, subshell parentheses and backticks, and each simple command is read
+for the files it would change: redirections, ``tee``, ``sed -i`` / ``perl -i``,
+``cp`` / ``mv`` / ``install`` / ``ln`` onto a file, ``rm`` / ``unlink`` /
+``shred``, ``truncate``, ``touch`` of a new file, ``dd of=``, ``curl -o`` /
+``wget -O``, ``find -delete``, ``python -c`` code and python or shell
+heredocs, ``bash -c`` / ``sh -c`` / ``eval`` strings (recursively), after
+``cd`` and wrappers such as ``sudo``, ``env``, ``timeout`` or ``uv run``.
+
+This module knows nothing about the policy: it reports :class:`Effect` s
+(a path and what would happen to it) and the hook classifies the paths. What it
+cannot see is listed in docs/agent-hook.md (scripts run by name, ``xargs``,
+variables set earlier in the session, ...).
+"""
+
+from __future__ import annotations
+
+import glob
+import io
+import os
+import re
+import shlex
+from dataclasses import dataclass
+
+#: Effect kinds. Only APPEND is ever allowed on a policy file (and only on a log).
+WRITE, APPEND, DELETE, MOVE, CREATE = "write", "append", "delete", "move away", "create"
+
+_MAX_DEPTH = 8  # bash -c "bash -c ..." nesting we follow
+
+
+class ShellSyntaxError(ValueError):
+    """A command line shlex cannot tokenise (an unclosed quote, a dangling escape)."""
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One file change a command would make."""
+
+    path: str  # absolute, against the working directory the command would have there
+    kind: str  # WRITE, APPEND, DELETE, MOVE or CREATE
+    how: str  # the part of the command that does it, for the refusal message
+    tree: bool = False  # path is a directory: the change reaches every file under it
+    name: str | None = None  # with tree: only files whose name matches this (find -name)
+
+
+# --- tokens ----------------------------------------------------------------------------
+
+_PUNCT = "();<>|&\n`"
+#: operators, longest first, for splitting a run of punctuation shlex returns as one token
+_OPERATORS = ("&>>", "<<<", "<<-", ">>", "<<", "&&", "||", ";;", "|&", "&>", ">&", "<>", ">|", "<&",
+              ";", "&", "|", "<", ">", "(", ")", "\n", "`")
+_SEPARATORS = {";", "&", "|", "&&", "||", ";;", "|&", "(", ")", "\n", "`"}
+_REDIRECTS = {">": WRITE, ">|": WRITE, "&>": WRITE, ">&": WRITE, "<>": WRITE, ">>": APPEND, "&>>": APPEND}
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    op: bool = False  # an unquoted operator
+    quoted: bool = False  # had quotes or escapes (no glob, no tilde, not an operator)
+    glued: bool = False  # the next token starts right after it (the 2 of 2>)
+
+
+class _Lexer(shlex.shlex):
+    """shlex that also reports, per token, whether it was an operator or quoted.
+
+    shlex already knows both (its "c" state reads punctuation, its quote states
+    read quotes); the ``state`` property records them, so ``echo '>' x`` is not
+    a redirection. Comments and heredoc bodies are read raw from the stream.
+    """
+
+    def __init__(self, text: str):
+        self._op = self._quoted = False
+        self._state: str | None = None
+        super().__init__(text, posix=True, punctuation_chars=_PUNCT)
+        self.whitespace = " \t\r"
+        self.whitespace_split = True
+        self.commenters = ""  # '#' starts a comment only at a word's start: handled in tokens()
+
+    @property
+    def state(self):
+        return self._state
+
+    @state.setter
+    def state(self, value):
+        self._state = value
+        if value == "c":
+            self._op = True
+        elif value is not None and value in "'\"\\":
+            self._quoted = True
+
+    def read_token(self):
+        self._op = self._quoted = False
+        return super().read_token()
+
+    def take_rest(self) -> str:
+        """The raw text not read yet (the stream reads it next)."""
+        rest = "".join(reversed(self._pushback_chars)) + self.instream.read()
+        self._pushback_chars.clear()
+        return rest
+
+    def feed(self, text: str) -> None:
+        self.instream = io.StringIO(text)
+
+
+def _split_operators(run: str) -> list[str]:
+    ops = []
+    while run:
+        op = next(o for o in _OPERATORS if run.startswith(o))
+        ops.append(op)
+        run = run[len(op):]
+    return ops
+
+
+@dataclass
+class _Simple:
+    """One simple command: words, redirections, and the stdin text of a heredoc."""
+
+    words: list[_Token]
+    redirects: list[tuple[str, _Token]]
+    stdin: str | None = None
+
+
+def _simple_commands(text: str) -> list[_Simple]:
+    """Split a command line into simple commands (heredoc bodies attached to theirs)."""
+    lexer = _Lexer(text.replace("\\\n", ""))
+    commands: list[_Simple] = []
+    current = _Simple([], [])
+    pending_heredocs: list[tuple[_Simple, str, bool]] = []
+    pending_redirect: str | None = None
+
+    def finish():
+        nonlocal current
+        if current.words or current.redirects:
+            commands.append(current)
+        current = _Simple([], [])
+
+    try:
+        while True:
+            raw = lexer.get_token()
+            if raw is None:
+                break
+            op, quoted, glued = lexer._op, lexer._quoted, bool(lexer._pushback_chars)
+            if not op and not quoted and raw.startswith("#") and pending_redirect is None:
+                rest = lexer.take_rest()  # a comment: up to the end of the line
+                lexer.feed(rest[rest.index("\n"):] if "\n" in rest else "")
+                continue
+            if not op:
+                token = _Token(raw, quoted=quoted, glued=glued)
+                if pending_redirect is None:
+                    current.words.append(token)
+                elif pending_redirect in ("<<", "<<-"):
+                    pending_heredocs.append((current, raw, pending_redirect == "<<-"))
+                    pending_redirect = None
+                elif pending_redirect == "<<<":
+                    current.stdin = raw
+                    pending_redirect = None
+                else:
+                    current.redirects.append((pending_redirect, token))
+                    pending_redirect = None
+                continue
+            for operator in _split_operators(raw):
+                if pending_redirect is not None and operator == "(":
+                    pending_redirect = None  # <(...) / >(...): process substitution, not a file
+                if operator in _SEPARATORS:
+                    pending_redirect = None
+                    finish()
+                    if operator == "\n" and pending_heredocs:
+                        lexer.feed(_read_heredocs(lexer.take_rest(), pending_heredocs))
+                        pending_heredocs = []
+                elif operator in ("<", "<&"):
+                    pending_redirect = "<"
+                else:
+                    if current.words and current.words[-1].text.isdigit() and current.words[-1].glued:
+                        current.words.pop()  # the fd of 2> / 1>>
+                    pending_redirect = operator
+    except ValueError as exc:
+        raise ShellSyntaxError(str(exc)) from None
+    finish()
+    if pending_heredocs:  # a heredoc on the last line with no body: bash reads nothing
+        for owner, _, _ in pending_heredocs:
+            owner.stdin = owner.stdin or ""
+    return commands
+
+
+def _read_heredocs(rest: str, pending: list[tuple[_Simple, str, bool]]) -> str:
+    """Attach each pending heredoc's body to its command; return the text after the bodies."""
+    lines = rest.splitlines(keepends=True)
+    index = 0
+    for owner, delimiter, strip_tabs in pending:
+        body = []
+        while index < len(lines):
+            line = lines[index]
+            index += 1
+            if (line.lstrip("\t") if strip_tabs else line).rstrip("\r\n") == delimiter:
+                break
+            body.append(line.lstrip("\t") if strip_tabs else line)
+        owner.stdin = "".join(body)
+    return "".join(lines[index:])
+
+
+# --- words -----------------------------------------------------------------------------
+
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_GLOB = re.compile(r"[*?\[]")
+_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
+_SHELLS = {"bash", "sh", "zsh", "dash", "ksh"}
+
+
+def _expand(token: _Token, cwd: str) -> list[str]:
+    """The word(s) the shell would pass: ~ and $VARS expanded, unquoted globs matched."""
+    text = os.path.expandvars(token.text)
+    if token.quoted:
+        return [text]
+    if text.startswith("~"):
+        text = os.path.expanduser(text)
+    if _GLOB.search(text):
+        matches = sorted(glob.glob(os.path.join(cwd, text)))
+        if matches:
+            return matches if os.path.isabs(text) else [os.path.relpath(m, cwd) for m in matches]
+    return [text]
+
+
+def _abs(path: str, cwd: str) -> str:
+    return os.path.normpath(os.path.join(cwd, path))
+
+
+def _strip_prefixes(argv: list[str]) -> list[str]:
+    """Drop assignments and wrappers (sudo, env, nice, timeout, uv run, ...) before the real command."""
+    with_value = {"sudo": {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"},
+                  "env": {"-u", "-C", "-S"}, "nice": {"-n"}, "timeout": {"-s", "-k"},
+                  "stdbuf": {"-i", "-o", "-e"}, "ionice": {"-c", "-n", "-p"},
+                  "uv": {"--with", "--python", "-p", "--project", "--directory", "--extra", "--group",
+                         "--env-file", "--index", "--package"},
+                  "poetry": set(), "pipenv": set(), "command": set(), "exec": {"-a"}, "builtin": set(),
+                  "nohup": set(), "time": set(), "!": set(), "then": set(), "do": set(), "else": set(),
+                  "{": set(), "if": set(), "while": set(), "until": set(), "elif": set()}
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        name = os.path.basename(word)
+        if _ASSIGNMENT.match(word):
+            i += 1
+        elif name in with_value:
+            i += 1
+            if name in ("uv", "poetry", "pipenv") and i < len(argv) and argv[i] == "run":
+                i += 1
+            while i < len(argv) and argv[i].startswith("-") and argv[i] != "-":
+                takes_value = argv[i] in with_value[name]
+                i += 2 if takes_value else 1
+            if name == "timeout" and i < len(argv):
+                i += 1  # the duration
+        else:
+            break
+    return argv[i:]
+
+
+def _operands(args: list[str], with_value: set[str] = frozenset()) -> tuple[list[str], dict[str, str]]:
+    """Split args into operands and options (an option's value under its name); '--' ends options."""
+    operands, options = [], {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            operands.extend(args[i + 1:])
+            break
+        if arg.startswith("--") and "=" in arg:
+            key, value = arg.split("=", 1)
+            options[key] = value
+        elif arg in with_value:
+            options[arg] = args[i + 1] if i + 1 < len(args) else ""
+            i += 1
+        elif arg.startswith("-") and arg != "-":
+            options[arg] = ""
+        else:
+            operands.append(arg)
+        i += 1
+    return operands, options
+
+
+def _has_flag(options: dict[str, str], short: str, *long: str) -> bool:
+    return any(key in long or (key.startswith("-") and not key.startswith("--") and short in key[1:])
+               for key in options)
+
+
+# --- commands --------------------------------------------------------------------------
+
+class _Analyzer:
+    def __init__(self, cwd: str):
+        self.cwd = cwd
+        self.effects: list[Effect] = []
+
+    def add(self, path: str, kind: str, how: str, **extra) -> None:
+        self.effects.append(Effect(_abs(path, self.cwd), kind, how, **extra))
+
+    def run(self, text: str, depth: int = 0) -> None:
+        if depth > _MAX_DEPTH:
+            raise ShellSyntaxError("commands nested too deeply to follow")
+        for command in _simple_commands(text):
+            self.simple(command, depth)
+
+    def simple(self, command: _Simple, depth: int) -> None:
+        for operator, target in command.redirects:
+            if operator not in _REDIRECTS or (operator == ">&" and (target.text.isdigit() or target.text == "-")):
+                continue  # an input, or >&2 / >&-: a descriptor, not a file
+            for path in _expand(target, self.cwd)[:1]:
+                self.add(path, _REDIRECTS[operator], f"`{operator}` redirection")
+        argv = _strip_prefixes([w for token in command.words for w in _expand(token, self.cwd)])
+        if not argv:
+            return
+        name = os.path.basename(argv[0])
+        args = argv[1:]
+        if _PYTHON.match(name):
+            self.python(args, command.stdin, depth)
+        elif name in _SHELLS:
+            self.shell(name, args, command.stdin, depth)
+        else:
+            handler = getattr(self, "cmd_" + name.replace("-", "_"), None)
+            if handler is not None:
+                handler(args, depth)
+
+    # each cmd_<name> reads one command's arguments
+
+    def cmd_cd(self, args, depth):
+        operands, _ = _operands(args)
+        target = operands[0] if operands else os.path.expanduser("~")
+        if target != "-":
+            self.cwd = _abs(target, self.cwd)
+
+    cmd_pushd = cmd_cd
+
+    def cmd_tee(self, args, depth):
+        operands, options = _operands(args)
+        kind = APPEND if _has_flag(options, "a", "--append") else WRITE
+        for path in operands:
+            self.add(path, kind, "tee -a" if kind == APPEND else "tee")
+
+    def cmd_sponge(self, args, depth):
+        operands, options = _operands(args)
+        kind = APPEND if _has_flag(options, "a") else WRITE
+        for path in operands:
+            self.add(path, kind, "sponge")
+
+    def cmd_sed(self, args, depth):
+        in_place, script_given, operands = False, False, []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                operands.extend(args[i + 1:])
+                break
+            if arg.startswith("--"):
+                key = arg.split("=", 1)[0]
+                in_place |= key == "--in-place"
+                if key in ("--expression", "--file"):
+                    script_given = True
+                    i += "=" not in arg
+            elif arg.startswith("-") and arg != "-":
+                for position, flag in enumerate(arg[1:], 1):
+                    if flag == "i":
+                        in_place = True
+                        break  # the rest is the backup suffix
+                    if flag in "efl":
+                        script_given |= flag in "ef"
+                        i += position == len(arg) - 1  # the value is the next argument
+                        break
+            else:
+                operands.append(arg)
+            i += 1
+        if in_place:
+            for path in operands[0 if script_given else 1:]:
+                self.add(path, WRITE, "sed -i (in-place edit)")
+
+    def cmd_perl(self, args, depth):
+        operands, options = _operands(args, {"-e", "-E", "-M", "-I"})
+        if any(key.startswith("-") and not key.startswith("--") and "i" in key[1:]
+               and not key.startswith(("-e", "-E", "-M", "-I")) for key in options):
+            script_given = "-e" in options or "-E" in options
+            for path in operands[0 if script_given else 1:]:
+                self.add(path, WRITE, "perl -i (in-place edit)")
+
+    def _onto(self, args, depth, verb, with_value, moves_source):
+        operands, options = _operands(args, with_value)
+        directory = options.get("-t", options.get("--target-directory"))
+        if directory is None and len(operands) >= 2 and not _has_flag(options, "T", "--no-target-directory") \
+                and (len(operands) > 2 or os.path.isdir(_abs(operands[-1], self.cwd))):
+            directory = operands.pop()
+        elif directory is None:
+            if len(operands) < 2:
+                return
+            self.add(operands.pop(), WRITE, f"{verb} onto it")
+        recursive = _has_flag(options, "r", "--recursive") or _has_flag(options, "R") or \
+            _has_flag(options, "a", "--archive") or verb == "mv"
+        for source in operands:
+            if directory is not None:
+                landing = os.path.join(directory, os.path.basename(source.rstrip("/")))
+                tree = recursive and os.path.isdir(_abs(source, self.cwd))
+                self.add(landing, WRITE, f"{verb} into {directory}", tree=tree)
+            if moves_source:
+                self.add(source, MOVE, "mv (moves it away)", tree=os.path.isdir(_abs(source, self.cwd)))
+
+    def cmd_cp(self, args, depth):
+        self._onto(args, depth, "cp", {"-t", "-S", "--suffix", "--target-directory"}, False)
+
+    def cmd_mv(self, args, depth):
+        self._onto(args, depth, "mv", {"-t", "-S", "--suffix", "--target-directory"}, True)
+
+    def cmd_install(self, args, depth):
+        _, options = _operands(args, {"-m", "-o", "-g", "-t", "-S", "--mode", "--owner", "--group"})
+        if not _has_flag(options, "d", "--directory"):
+            self._onto(args, depth, "install", {"-m", "-o", "-g", "-t", "-S", "--mode", "--owner", "--group"},
+                       False)
+
+    def cmd_ln(self, args, depth):
+        self._onto(args, depth, "ln", {"-t", "-S", "--suffix", "--target-directory"}, False)
+
+    def cmd_rm(self, args, depth):
+        operands, options = _operands(args)
+        recursive = _has_flag(options, "r", "--recursive") or _has_flag(options, "R")
+        for path in operands:
+            tree = recursive and os.path.isdir(_abs(path, self.cwd))
+            self.add(path, DELETE, "rm -r" if tree else "rm", tree=tree)
+
+    def cmd_unlink(self, args, depth):
+        for path in _operands(args)[0]:
+            self.add(path, DELETE, "unlink")
+
+    def cmd_shred(self, args, depth):
+        for path in _operands(args, {"-n", "-s", "--iterations", "--size"})[0]:
+            self.add(path, WRITE, "shred")
+
+    def cmd_truncate(self, args, depth):
+        for path in _operands(args, {"-s", "-r", "--size", "--reference"})[0]:
+            self.add(path, WRITE, "truncate")
+
+    def cmd_touch(self, args, depth):
+        for path in _operands(args, {"-d", "-r", "-t", "--date", "--reference"})[0]:
+            if not os.path.lexists(_abs(path, self.cwd)):
+                self.add(path, CREATE, "touch (creates it)")
+
+    def cmd_dd(self, args, depth):
+        for arg in args:
+            if arg.startswith("of="):
+                self.add(arg[3:], WRITE, "dd of=")
+
+    def cmd_curl(self, args, depth):
+        _, options = _operands(args, {"-o", "--output"})
+        for key in ("-o", "--output"):
+            if options.get(key):
+                self.add(options[key], WRITE, f"curl {key}")
+
+    def cmd_wget(self, args, depth):
+        _, options = _operands(args, {"-O", "--output-document"})
+        for key in ("-O", "--output-document"):
+            if options.get(key) and options[key] != "-":
+                self.add(options[key], WRITE, f"wget {key}")
+
+    def cmd_find(self, args, depth):
+        starts = []
+        for arg in args:
+            if arg.startswith(("-", "(", "!")):
+                break
+            starts.append(arg)
+        destructive = {"rm", "mv", "unlink", "shred", "truncate", "sed", "perl", "tee", "cp"}
+        deletes = "-delete" in args or any(
+            arg in ("-exec", "-execdir", "-ok", "-okdir") and i + 1 < len(args)
+            and os.path.basename(args[i + 1]) in destructive for i, arg in enumerate(args))
+        if deletes:
+            names = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg in ("-name", "-iname")]
+            for start in starts or ["."]:
+                for name in names or [None]:
+                    self.add(start, DELETE, "find -delete / -exec", tree=True, name=name)
+
+    def cmd_eval(self, args, depth):
+        self.run(" ".join(args), depth + 1)
+
+    def shell(self, name, args, stdin, depth):
+        for i, arg in enumerate(args):
+            if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
+                if i + 1 < len(args):
+                    self.run(args[i + 1], depth + 1)
+                return
+            if not arg.startswith("-"):
+                return  # a script file: not read
+        if stdin is not None:
+            self.run(stdin, depth + 1)
+
+    def python(self, args, stdin, depth):
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg in ("-c",) or (arg.startswith("-") and not arg.startswith("--") and arg.endswith("c")
+                                  and set(arg[1:-1]) <= set("bBdEhiIOqsSuvx")):
+                if i + 1 < len(args):
+                    self.python_code(args[i + 1], args[i + 2:], depth)
+                return
+            if arg in ("-X", "-W"):
+                i += 2
+                continue
+            if arg == "-" or not arg.startswith("-"):
+                break
+            if arg == "-m":
+                return
+            i += 1
+        if stdin is not None and (i >= len(args) or args[i] == "-"):
+            self.python_code(stdin, args[i + 1:], depth)
+
+    def python_code(self, code, argv, depth):
+        from statesafe.guard.pycode import python_writes
+
+        for target, kind, how in python_writes(code, argv, shell=lambda text: self.run(text, depth + 1)):
+            self.add(target, kind, how)
+
+
+def effects(command: str, cwd: str) -> list[Effect]:
+    """The file changes ``command`` would make when run in ``cwd``.
+
+    Raises ShellSyntaxError when the line cannot be tokenised.
+    """
+    analyzer = _Analyzer(os.path.abspath(cwd))
+    analyzer.run(command)
+    return analyzer.effects

@@ -1,0 +1,239 @@
+"""The Bash command reader behind the agent hook: which files a command line would change, and how.
+
+The hook's decision table (tests/test_claude_hook.py) covers each form against each
+policy class; these pin down the parser itself: tokens, operators, quoting,
+heredocs, wrappers, working directory, and the python reader.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from statesafe.guard.shell import APPEND, CREATE, DELETE, MOVE, WRITE, ShellSyntaxError, effects
+
+
+@pytest.fixture
+def here(tmp_path):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "inner.txt").write_text("x")
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "b.json").write_text("{}")
+    (tmp_path / "old.log").write_text("")
+    return tmp_path
+
+
+def seen(command: str, cwd) -> list[tuple[str, str]]:
+    """(path, relative to cwd when inside it, kind) for each effect."""
+    found = []
+    for effect in effects(command, str(cwd)):
+        rel = os.path.relpath(effect.path, cwd)
+        found.append((effect.path if rel.startswith("..") else rel, effect.kind))
+    return found
+
+
+@pytest.mark.parametrize("command, expected", [
+    # redirections, every spelling
+    ("echo x > out", [("out", WRITE)]),
+    ("echo x >out", [("out", WRITE)]),
+    ("echo x>out", [("out", WRITE)]),
+    ("echo x >| out", [("out", WRITE)]),
+    ("echo x >> out", [("out", APPEND)]),
+    ("echo x>>out", [("out", APPEND)]),
+    ("ls nothing 2> out", [("out", WRITE)]),
+    ("ls nothing 2>out", [("out", WRITE)]),
+    ("ls nothing 2>> out", [("out", APPEND)]),
+    ("make &> out", [("out", WRITE)]),
+    ("make &>> out", [("out", APPEND)]),
+    ("make >& out", [("out", WRITE)]),
+    ("exec 3<> out", [("out", WRITE)]),
+    ("> out", [("out", WRITE)]),
+    ("echo x 2>&1 >&2 >&-", []),
+    ("cat < out", []),
+    ("diff <(sort a) <(sort b) > out", [("out", WRITE)]),
+    ("echo 2 > out", [("out", WRITE)]),  # a spaced 2 is an argument; the redirect is still seen
+    # quoting: operators and names inside quotes are text
+    ("echo '>' out", []),
+    ('echo "a > out"', []),
+    ("echo \\> out", []),
+    ("echo x > 'my file'", [("my file", WRITE)]),
+    ('echo x > "out"', [("out", WRITE)]),
+    # separators and grouping
+    ("ls; echo x > a", [("a", WRITE)]),
+    ("true && echo x > a || echo y > b", [("a", WRITE), ("b", WRITE)]),
+    ("cat a | tee b | tee -a c", [("b", WRITE), ("c", APPEND)]),
+    ("ls\necho x > a", [("a", WRITE)]),
+    ("(cd /; echo x > a) &", [("/a", WRITE)]),
+    ("{ echo x; } > a", [("a", WRITE)]),
+    ("x=$(echo y > a)", [("a", WRITE)]),
+    ("echo `rm a`", [("a", DELETE)]),
+    ("if true; then rm a; fi", [("a", DELETE)]),
+    ("for f in 1; do truncate -s0 a; done", [("a", WRITE)]),
+    ("ls # it's only a comment > a\nrm b", [("b", DELETE)]),
+    ("echo a#b > c", [("c", WRITE)]),
+    ("cp x \\\n  a", [("a", WRITE)]),
+])
+def test_operators_and_quoting(here, command, expected):
+    assert seen(command, here) == expected
+
+
+@pytest.mark.parametrize("command, expected", [
+    ("tee a b", [("a", WRITE), ("b", WRITE)]),
+    ("tee -a a", [("a", APPEND)]),
+    ("tee --append a", [("a", APPEND)]),
+    ("tee -ia a", [("a", APPEND)]),
+    ("sed -i 's/x/y/' a", [("a", WRITE)]),
+    ("sed -i.bak 's/x/y/' a b", [("a", WRITE), ("b", WRITE)]),
+    ("sed --in-place=.orig -e 's/x/y/' a", [("a", WRITE)]),
+    ("sed -Ei 's/x/y/' a", [("a", WRITE)]),
+    ("sed -i -e s/x/y/ -e s/y/z/ a", [("a", WRITE)]),
+    ("sed -n 's/x/y/p' a", []),
+    ("sed -e 's/x/y/' -i a", [("a", WRITE)]),
+    ("perl -pi -e 's/x/y/' a", [("a", WRITE)]),
+    ("perl -ne 'print' a", []),
+    ("cp a.json out", [("out", WRITE)]),
+    ("cp -f a.json b.json dir", [("dir/a.json", WRITE), ("dir/b.json", WRITE)]),
+    ("cp a.json dir/", [("dir/a.json", WRITE)]),
+    ("cp -t dir a.json b.json", [("dir/a.json", WRITE), ("dir/b.json", WRITE)]),
+    ("cp --target-directory=dir a.json", [("dir/a.json", WRITE)]),
+    ("cp -T a.json dir", [("dir", WRITE)]),
+    ("mv a.json out", [("out", WRITE), ("a.json", MOVE)]),
+    ("mv a.json dir", [("dir/a.json", WRITE), ("a.json", MOVE)]),
+    ("install -m 644 a.json out", [("out", WRITE)]),
+    ("install -d dir/new", []),
+    ("ln -sf a.json out", [("out", WRITE)]),
+    ("rm a.json", [("a.json", DELETE)]),
+    ("rm -f -- -weird", [("-weird", DELETE)]),
+    ("unlink a.json", [("a.json", DELETE)]),
+    ("shred -n 3 a.json", [("a.json", WRITE)]),
+    ("truncate -s 0 a.json", [("a.json", WRITE)]),
+    ("truncate --size=0 a.json", [("a.json", WRITE)]),
+    ("touch a.json", []),  # an existing file's times only
+    ("touch new.json", [("new.json", CREATE)]),
+    ("dd if=/dev/zero of=a.json bs=1 count=1", [("a.json", WRITE)]),
+    ("curl -o a.json https://example.org", [("a.json", WRITE)]),
+    ("wget -O a.json https://example.org", [("a.json", WRITE)]),
+    ("sponge a.json", [("a.json", WRITE)]),
+    ("cat a.json; grep -n x a.json; jq . a.json; head a.json", []),
+    ("cp a.json /tmp/copy", [("/tmp/copy", WRITE)]),
+])
+def test_commands(here, command, expected):
+    assert seen(command, here) == expected
+
+
+def test_wrappers_assignments_and_paths(here, monkeypatch):
+    monkeypatch.setenv("SKILL", str(here / "dir"))
+    monkeypatch.setenv("HOME", str(here))
+    assert seen("FOO=1 sudo -u me env -i A=b nice -n 5 timeout 5 nohup tee a", here) == [("a", WRITE)]
+    assert seen("uv run --with x python -c \"open('a', 'w')\"", here) == [("a", WRITE)]
+    assert seen("command rm a; exec > b", here) == [("a", DELETE), ("b", WRITE)]
+    assert seen("echo x > $SKILL/a", here) == [("dir/a", WRITE)]
+    assert seen("echo x > ~/a", here) == [("a", WRITE)]
+    assert seen("echo x > '~/a'", here) == [("~/a", WRITE)]  # quoted: no tilde expansion
+    assert seen("echo x > $UNSET_VARIABLE_X/a", here) == [("$UNSET_VARIABLE_X/a", WRITE)]
+    assert seen("/usr/bin/rm a; ./venv/bin/python3.11 -c \"open('b','w')\"", here) == [("a", DELETE), ("b", WRITE)]
+
+
+def test_globs_expand_like_the_shell(here):
+    assert sorted(seen("rm *.json", here)) == [("a.json", DELETE), ("b.json", DELETE)]
+    assert seen("rm '*.json'", here) == [("*.json", DELETE)]  # quoted: literal
+    assert seen("rm *.nothing", here) == [("*.nothing", DELETE)]  # no match: bash passes it as is
+
+
+def test_directories_are_trees(here):
+    tree = effects("rm -rf dir; mv dir /tmp/elsewhere; rm dir", str(here))
+    assert [(os.path.basename(e.path), e.kind, e.tree) for e in tree] == [
+        ("dir", DELETE, True), ("elsewhere", WRITE, False), ("dir", MOVE, True), ("dir", DELETE, False)]
+    found = effects("find . -name '*.bak-*' -delete; find dir -exec rm {} \\;; find . -name x -print", str(here))
+    assert [(e.path, e.kind, e.tree, e.name) for e in found] == [
+        (str(here), DELETE, True, "*.bak-*"), (str(here / "dir"), DELETE, True, None)]
+
+
+def test_cd_moves_the_working_directory(here):
+    assert seen("cd dir && echo x > a", here) == [("dir/a", WRITE)]
+    assert seen("cd dir; cd ..; rm a", here) == [("a", DELETE)]
+    assert seen("pushd /etc && rm a", here) == [("/etc/a", DELETE)]
+
+
+def test_heredocs(here):
+    # the body is data: an apostrophe or a '>' in it does not confuse the parser
+    assert seen("cat > a <<'EOF'\nit's > b\nEOF\nrm c", here) == [("a", WRITE), ("c", DELETE)]
+    assert seen("cat <<-EOF > a\n\tx > y\n\tEOF\n", here) == [("a", WRITE)]
+    assert seen("tee a <<EOF\nx\nEOF", here) == [("a", WRITE)]
+    # a python or shell body is code, and is read as such
+    assert seen("python3 - <<'PY'\nfrom pathlib import Path\nPath('a').write_text('x')\nPY", here) == [("a", WRITE)]
+    assert seen("python3 <<PY\nprint(open('a').read())\nPY", here) == []
+    assert seen("bash <<'SH'\nsed -i s/x/y/ a\nSH\n", here) == [("a", WRITE)]
+    assert seen("python3 <<< \"open('a', 'w')\"", here) == [("a", WRITE)]
+    assert seen("cat > a <<EOF\nno end marker", here) == [("a", WRITE)]
+
+
+def test_nested_shells_and_eval(here):
+    assert seen("bash -c 'echo x > a'", here) == [("a", WRITE)]
+    assert seen("bash -lc 'rm a'", here) == [("a", DELETE)]
+    assert seen("sh -c \"bash -c 'sed -i s/x/y/ a'\"", here) == [("a", WRITE)]
+    assert seen("eval 'rm a'", here) == [("a", DELETE)]
+    assert seen("bash script.sh", here) == []  # a script file is not read (documented)
+    with pytest.raises(ShellSyntaxError):
+        effects("bash -c " + "'bash -c \"" * 12, str(here))
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("open('a', 'w').write('x')", [("a", WRITE)]),
+    ("open('a', mode='wb')", [("a", WRITE)]),
+    ("open('a', 'r+')", [("a", WRITE)]),
+    ("open('a', 'x')", [("a", WRITE)]),
+    ("open('a', 'a').write('x')", [("a", APPEND)]),
+    ("open('a')", []),
+    ("open('a', 'rb')", []),
+    ("import io; io.open('a', 'w')", [("a", WRITE)]),
+    ("import json; json.dump({}, open('a', 'w'))", [("a", WRITE)]),
+    ("import json; print(json.load(open('a')))", []),
+    ("from pathlib import Path; Path('a').write_text('x')", [("a", WRITE)]),
+    ("from pathlib import Path; (Path('dir') / 'a').write_bytes(b'')", [("dir/a", WRITE)]),
+    ("import pathlib; pathlib.Path('a').open('w')", [("a", WRITE)]),
+    ("import pathlib; pathlib.Path('a').open()", []),
+    ("from pathlib import Path; Path('a').unlink()", [("a", DELETE)]),
+    ("from pathlib import Path; Path('a').rename('b')", [("a", MOVE), ("b", WRITE)]),
+    ("import os; os.remove('a')", [("a", DELETE)]),
+    ("import os; os.replace('t', 'a')", [("t", MOVE), ("a", WRITE)]),
+    ("import os; os.open('a', os.O_WRONLY | os.O_TRUNC)", [("a", WRITE)]),
+    ("import os; os.open('a', os.O_WRONLY | os.O_APPEND)", [("a", APPEND)]),
+    ("import os; os.open('a', os.O_RDONLY)", []),
+    ("import os; os.truncate('a', 0)", [("a", WRITE)]),
+    ("import shutil; shutil.copy('x', 'a')", [("a", WRITE)]),
+    ("import shutil; shutil.copy('a', '/tmp/x')", [("/tmp/x", WRITE)]),
+    ("import shutil; shutil.rmtree('dir')", [("dir", DELETE)]),
+    ("import os; p = 'a'; open(p, 'w')", [("a", WRITE)]),
+    ("import os; open(os.path.join('dir', 'a'), 'w')", [("dir/a", WRITE)]),
+    ("import os; os.system('rm a')", [("a", DELETE)]),
+    ("import subprocess; subprocess.run(['sed', '-i', 's/x/y/', 'a'])", [("a", WRITE)]),
+    ("'a_b'.replace('_', ' ')", []),  # str.replace is not Path.replace
+    ("this is not python", []),  # Python would not run it either
+])
+def test_python_c(here, code, expected):
+    import shlex
+
+    assert seen(f"python3 -c {shlex.quote(code)}", here) == expected
+
+
+def test_python_computed_targets_make_every_literal_a_candidate(here):
+    got = seen("python3 -c \"import sys, json; d = json.load(open('a.json')); open(sys.argv[1] + '', 'w')\" b.json",
+               here)
+    assert ("a.json", WRITE) in got and ("b.json", WRITE) in got  # literals and argv are candidates
+    assert seen("python3 -c \"import sys; print(open(sys.argv[1]).read())\" a.json", here) == []
+    assert seen("python3 -m json.tool a.json; python3 script.py a.json", here) == []  # not read (documented)
+
+
+def test_python_flags_before_c(here):
+    assert seen("python3 -I -u -c \"open('a', 'w')\"", here) == [("a", WRITE)]
+    assert seen("python3 -uc \"open('a', 'w')\"", here) == [("a", WRITE)]
+    assert seen("python3 -X dev -c \"open('a', 'w')\"", here) == [("a", WRITE)]
+
+
+def test_unbalanced_quotes_raise(here):
+    with pytest.raises(ShellSyntaxError, match="No closing quotation"):
+        effects("echo 'unclosed > a", str(here))
+    with pytest.raises(ShellSyntaxError):
+        effects("echo x\\", str(here))
