@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from statesafe import names
@@ -25,16 +26,26 @@ def backup_names(directory: Path, base: str = TRACKER) -> list[str]:
     return sorted(n for n in os.listdir(directory) if (p := names.parse_backup(n)) and p.base == base)
 
 
-def child_env() -> dict[str, str]:
-    """Environment for a child python: same interpreter and package, no bytecode writes (stable syscalls)."""
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+_PRIVATE_PYCACHE = tempfile.mkdtemp(prefix="statesafe-test-pycache-")
+
+
+def child_env(stable: bool = False) -> dict[str, str]:
+    """Environment for a child python running this checkout's statesafe.
+
+    ``stable``: the same syscalls on every run. Bytecode is looked up in an empty private cache
+    and never written, so other processes writing __pycache__ meanwhile cannot shift the
+    syscall counts strace injection relies on.
+    """
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    if stable:
+        env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=_PRIVATE_PYCACHE)
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
 def run_child(code: str, *args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=child_env(),
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=child_env(stable=True),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -92,7 +103,7 @@ def strace_fault(cwd: Path, code: str, args: list[str], syscall: str, error: str
     base = [STRACE, "-qq", "-s", "64", "-e", f"trace={traced}",
             *(("-e", f"inject={inject_also}") if inject_also else ())]
     dry = subprocess.run([*base, "-o", str(trace), sys.executable, "-c", code, *args], cwd=cwd,
-                         env=child_env(), capture_output=True, text=True, timeout=120)
+                         env=child_env(stable=True), capture_output=True, text=True, timeout=120)
     assert dry.returncode == 0, dry.stderr
     lines = [line for line in trace.read_text().splitlines() if re.match(rf"(\[pid +\d+\] )?{syscall}\(", line)]
     n, predicate = which
@@ -101,7 +112,7 @@ def strace_fault(cwd: Path, code: str, args: list[str], syscall: str, error: str
     assert index is not None, f"no {syscall} call matched in the dry run:\n" + "\n".join(lines[-20:])
     reset()
     return subprocess.run([*base, "-o", str(trace), "-e", f"inject={syscall}:error={error}:when={index}",
-                           sys.executable, "-c", code, *args], cwd=cwd, env=child_env(),
+                           sys.executable, "-c", code, *args], cwd=cwd, env=child_env(stable=True),
                           capture_output=True, text=True, timeout=120)
 
 
