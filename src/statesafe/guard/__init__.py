@@ -1,1 +1,551 @@
-"""The runtime guard (being written: see issue 4)."""
+"""The runtime guard: refuses raw writes to policy files while the process runs.
+
+One PEP 578 audit hook does the checking. It sees every ``open`` (builtins,
+``io``, ``codecs``, ``pathlib``, ``os.open``, ``os.fdopen``, C extensions that go
+through Python's file API), every rename, remove and truncate, before the file
+changes, whatever name the function was imported under. ``builtins.open`` is not
+wrapped: the hook already sees it, and a wrapper would add a Python call to
+every read. The one monkeypatch is ``os.open``, because its audit event drops
+``dir_fd``; the wrapper passes it to the hook.
+
+Checks are ordered by cost: an open without write flags returns after one
+bitwise test; a write whose file name cannot belong to the policy costs one
+``lstat`` (to catch a symlink or a hard link under another name); only names the
+policy may match are resolved and classified (:mod:`statesafe.policy`, the one
+classifier). What statesafe's own writers do inside
+:func:`statesafe.sanction.sanctioned` passes; nothing else does.
+
+    import statesafe.guard
+    statesafe.guard.install()            # or mode="warn"; uninstall() disarms it
+    with statesafe.guard.guarded(): ...  # on for a block
+
+What stays out of reach: see docs/guard.md.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import stat
+import sys
+import warnings
+from contextvars import ContextVar
+
+from statesafe import sanction
+from statesafe.errors import PolicyViolation, PolicyWarning, StatesafeError
+from statesafe.names import BACKUP_MARK
+from statesafe.policy import FileClass, Policy, load_policy
+
+__all__ = ["install", "uninstall", "guarded", "mode", "take_violations", "add_scratch"]
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_NEW_ONLY = os.O_CREAT | os.O_EXCL
+_FLAG_NAMES = ("O_WRONLY", "O_RDWR", "O_APPEND", "O_CREAT", "O_EXCL", "O_TRUNC")
+
+#: The compliant call to name in each refusal.
+INSTEAD = {
+    FileClass.DESTRUCTIVE: "statesafe.write(path, data) or statesafe.transaction()",
+    FileClass.COMPANION: "statesafe.write(path, data) (or rebuild it in a temp file and os.replace it)",
+    FileClass.COMPILED: "statesafe.write(path, data) (or rebuild it in a temp file and os.replace it)",
+    FileClass.LOG: "statesafe.append(path, record), or open(path, 'a')",
+    FileClass.BACKUP: "statesafe.restore(path, backup); statesafe prunes old backups itself",
+}
+
+# The real objects, saved once at import (restored only if the current one is ours).
+_real_os_open = os.open
+
+#: dir_fd of the os.open call in progress (its audit event does not carry it).
+_OPEN_DIR_FD: ContextVar[int | None] = ContextVar("statesafe_guard_dir_fd", default=None)
+
+
+class _State:
+    """What an armed guard knows: its mode, its policy, and what it has seen."""
+
+    def __init__(self, mode: str, policy: Policy, exit_on_violation: bool):
+        self.mode = mode
+        self.policy = policy
+        self.exit_on_violation = exit_on_violation
+        #: (st_dev, st_ino) -> path of policy files seen: hard links to them are the file
+        self.known: dict[tuple[int, int], str] = {}
+        #: directories whose whole-tree removal is cleanup, not data loss (see docs/guard.md)
+        self.scratch: list[str] = []
+        #: rmtree calls in progress on scratch trees: (rmtree frame, tree top + os.sep)
+        self.cleanups: list[tuple[object, str]] = []
+
+
+_state: _State | None = None  # None: disarmed (the hook stays, as hooks cannot be removed)
+_hook_added = False
+_hook_live = False
+_atexit_registered = False
+_violations: list[str] = []
+
+
+# --- public API ------------------------------------------------------------------------------
+
+def install(mode: str = "enforce", *, policy: Policy | str | os.PathLike | None = None,
+            exit_on_violation: bool = False) -> None:
+    """Arm the guard for this process (every thread), for the policy of ``policy`` or the cwd.
+
+    ``exit_on_violation``: end the process with status 1 at exit if any write was
+    refused, even when the script caught the PolicyViolation (``statesafe run``).
+    Calling it again replaces the mode and policy; the hook is added only once.
+    Raises ConfigError for a broken policy source, here rather than at some write.
+    """
+    global _state, _hook_added, _hook_live, _atexit_registered
+    if mode not in ("enforce", "warn"):
+        raise ValueError(f"guard mode must be 'enforce' or 'warn', got {mode!r}")
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    state = _State(mode, policy, exit_on_violation)
+    state.scratch = list(_state.scratch) if _state else []
+    _remember_policy_files(state, {os.fspath(policy.root) if policy.root else None, os.getcwd()})
+    _state = state
+    if not _hook_added:
+        _hook_added = True
+        sys.addaudithook(_audit)
+    if not _hook_live:
+        sys.audit("statesafe.guard.probe")
+        if not _hook_live:
+            _state = None
+            raise StatesafeError("cannot install the guard: an existing audit hook refused sys.addaudithook")
+    if os.open is _real_os_open:
+        os.open = _guarded_os_open
+        os.supports_dir_fd.add(_guarded_os_open)  # so shutil/os keep their fd-based code paths
+    if exit_on_violation and not _atexit_registered:
+        _atexit_registered = True
+        atexit.register(_exit_if_violated)
+
+
+def uninstall() -> None:
+    """Disarm the guard and restore ``os.open`` (if it is still ours)."""
+    global _state
+    _state = None
+    if os.open is _guarded_os_open:
+        os.open = _real_os_open
+        os.supports_dir_fd.discard(_guarded_os_open)
+
+
+def mode() -> str | None:
+    """'enforce', 'warn', or None when the guard is off."""
+    return _state.mode if _state else None
+
+
+@contextlib.contextmanager
+def guarded(mode: str = "enforce", **options):
+    """The guard on for a block; whatever was in force before comes back after."""
+    before = _state
+    install(mode, **options)
+    try:
+        yield
+    finally:
+        _restore(before)
+
+
+def take_violations() -> list[str]:
+    """The refusals recorded since the last call, and forget them (for test runners)."""
+    taken = _violations[:]
+    del _violations[:]
+    return taken
+
+
+def add_scratch(directory: str | os.PathLike) -> None:
+    """Treat ``directory`` as scratch space: removing whole trees in it is cleanup."""
+    if _state is not None:
+        _state.scratch.append(_tree_prefix(os.path.realpath(os.fspath(directory))))
+
+
+def _restore(state: _State | None) -> None:
+    """Put back an earlier armed state (or none) as it was."""
+    global _state
+    if state is None:
+        uninstall()
+    else:
+        _state = state
+        if os.open is _real_os_open:
+            os.open = _guarded_os_open
+            os.supports_dir_fd.add(_guarded_os_open)
+
+
+# --- the hook --------------------------------------------------------------------------------
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "open":
+        if args[2] & _WRITE_FLAGS and _state is not None:
+            _on_open(_state, *args)
+        return
+    handler = _HANDLERS.get(event)
+    if handler is not None and _state is not None:
+        handler(_state, *args)
+
+
+def _guarded_os_open(path, flags, mode=0o777, *, dir_fd=None):
+    if dir_fd is None:
+        return _real_os_open(path, flags, mode)
+    token = _OPEN_DIR_FD.set(dir_fd)
+    try:
+        return _real_os_open(path, flags, mode, dir_fd=dir_fd)
+    finally:
+        _OPEN_DIR_FD.reset(token)
+
+
+def _on_probe(state: _State) -> None:
+    global _hook_live
+    _hook_live = True
+
+
+def _on_open(state: _State, path, mode, flags) -> None:
+    if sanction.active():
+        return
+    if isinstance(path, int):
+        _check_fd(state, path, _describe_open(mode, flags), flags)
+        return
+    text = os.fsdecode(path)
+    dir_fd = None if os.path.isabs(text) else _OPEN_DIR_FD.get()
+    policy = state.policy
+    cls, where = None, None
+    if policy.may_match_name(os.path.basename(text)):
+        where = _absolute(text, dir_fd)
+        cls = policy.classify_name(_lexical(where)) or policy.classify(where)
+    if cls is None:
+        if flags & _NEW_ONLY == _NEW_ONLY:
+            return  # a file that does not exist yet cannot be another name for one
+        cls, where = _alias_class(state, text, dir_fd)
+        if cls is None:
+            return
+    if cls is FileClass.LOG and flags & os.O_APPEND and not flags & os.O_TRUNC:
+        return
+    _refuse(state, where, cls, _describe_open(mode, flags))
+
+
+def _on_rename(state: _State, src, dst, src_dir_fd=-1, dst_dir_fd=-1) -> None:
+    policy = state.policy
+    src_cls, src_path = _name_class(policy, src, src_dir_fd)
+    dst_cls, dst_path = _name_class(policy, dst, dst_dir_fd)
+    if sanction.active():
+        if dst_cls is not None:
+            _remember(state, src, src_dir_fd, dst_path)  # the policy file's inode from now on
+        return
+    if src_cls is not None:
+        _refuse(state, src_path, src_cls, f"rename to {os.fsdecode(dst)}")
+    if dst_cls is None:
+        return
+    if dst_cls in (FileClass.COMPANION, FileClass.COMPILED) and _is_fresh_temp(state, src, src_dir_fd):
+        return  # the rebuild pattern the policy asks for
+    _refuse(state, dst_path, dst_cls, f"rename/replace from {os.fsdecode(src)}")
+
+
+def _on_remove(state: _State, path, dir_fd=-1) -> None:
+    cls, where = _name_class(state.policy, path, dir_fd)
+    if cls is None or sanction.active() or _in_cleanup(state, where):
+        return
+    _refuse(state, where, cls, "delete")
+
+
+def _on_truncate(state: _State, target, length) -> None:
+    if sanction.active():
+        return
+    if isinstance(target, int):
+        _check_fd(state, target, f"truncate to {length} bytes")
+        return
+    text = os.fsdecode(target)
+    cls, where = _name_class(state.policy, text, -1)
+    if where is not None and cls is None:
+        cls = state.policy.classify(where)
+    if cls is None:
+        cls, where = _alias_class(state, text, None)
+    if cls is not None:
+        _refuse(state, where, cls, f"truncate to {length} bytes")
+
+
+def _on_copyfile(state: _State, src, dst) -> None:
+    if sanction.active():
+        return
+    text = os.fsdecode(dst)
+    cls, where = _name_class(state.policy, text, -1)
+    if where is not None and cls is None:
+        cls = state.policy.classify(where)
+    if cls is None:
+        cls, where = _alias_class(state, text, None)
+    if cls is not None:
+        _refuse(state, where, cls, f"copy from {os.fsdecode(src)}")
+
+
+def _on_link(state: _State, src, dst, src_dir_fd=-1, dst_dir_fd=-1, *_) -> None:
+    dst_cls, dst_path = _name_class(state.policy, dst, dst_dir_fd)
+    if sanction.active():
+        return
+    if dst_cls is not None:
+        _refuse(state, dst_path, dst_cls, f"hard link from {os.fsdecode(src)}")
+    src_cls, src_path = _name_class(state.policy, src, src_dir_fd)
+    if src_cls is not None:
+        _remember(state, src, src_dir_fd, src_path)  # writes through the new name are writes to it
+
+
+def _on_mkdir(state: _State, path, mode=None, dir_fd=-1) -> None:
+    # A directory this process makes while guarded holds nothing a user had before.
+    # (The event comes before the mkdir: a directory that exists already is not recorded.)
+    with contextlib.suppress(OSError, ValueError):
+        where = _lexical(_absolute(os.fsdecode(path), dir_fd).rstrip(os.sep))
+        prefix = _tree_prefix(where)
+        if not os.path.lexists(where) and not any(prefix.startswith(r) for r in state.scratch):
+            state.scratch.append(prefix)
+
+
+def _on_rmtree(state: _State, path, dir_fd=None) -> None:
+    if sanction.active():
+        return
+    top = _lexical(_absolute(os.fsdecode(path), dir_fd))
+    prefix = _tree_prefix(top)
+    state.cleanups = [(f, p) for f, p in state.cleanups if _on_stack(f)]
+    if _is_scratch(state, prefix):
+        state.cleanups.append((_outside_frame(), prefix))
+        return
+    for directory, _dirs, files in os.walk(top):
+        for name in files:
+            if state.policy.may_match_name(name):
+                full = os.path.join(directory, name)
+                cls = state.policy.classify_name(full)
+                if cls is not None:
+                    _refuse(state, full, cls, f"delete by shutil.rmtree({top!r})")
+
+
+_HANDLERS = {
+    "os.rename": _on_rename,
+    "os.remove": _on_remove,
+    "os.truncate": _on_truncate,
+    "shutil.copyfile": _on_copyfile,
+    "os.link": _on_link,
+    "os.mkdir": _on_mkdir,
+    "shutil.rmtree": _on_rmtree,
+    "statesafe.guard.probe": _on_probe,
+}
+
+
+# --- resolving names -------------------------------------------------------------------------
+
+def _fd_directory(fd: int) -> str | None:
+    """The path of an open directory descriptor, where the OS can say (Linux, macOS)."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        pass
+    try:
+        import fcntl
+        return os.fsdecode(fcntl.fcntl(fd, fcntl.F_GETPATH, bytes(1024)).rstrip(b"\0"))
+    except (ImportError, AttributeError, OSError):
+        return None
+
+
+def _absolute(text: str, dir_fd: int | None) -> str:
+    """``text`` made absolute against ``dir_fd`` or the cwd (kept relative if dir_fd is unknowable)."""
+    if os.path.isabs(text):
+        return text
+    base = os.getcwd() if dir_fd is None or dir_fd < 0 else _fd_directory(dir_fd)
+    return os.path.join(base, text) if base else text
+
+
+def _lexical(path: str) -> str:
+    """The path with its directory resolved but its last component kept (not followed)."""
+    head, name = os.path.split(path)
+    if name in ("", ".", ".."):
+        return os.path.realpath(path)
+    return os.path.join(os.path.realpath(head or "."), name)
+
+
+def _name_class(policy: Policy, path, dir_fd) -> tuple[FileClass | None, str | None]:
+    """Class of the name itself (no symlink followed at the end): for renames and deletes."""
+    if isinstance(path, int):
+        return None, None
+    text = os.fsdecode(path)
+    if not policy.may_match_name(os.path.basename(text)):
+        return None, None
+    where = _lexical(_absolute(text, dir_fd))
+    return policy.classify_name(where), where
+
+
+def _alias_class(state: _State, text: str, dir_fd: int | None) -> tuple[FileClass | None, str | None]:
+    """A symlink or hard link under an unrelated name that leads to a policy file."""
+    try:
+        st = os.lstat(text, dir_fd=dir_fd) if dir_fd is not None else os.lstat(text)
+    except (OSError, ValueError):
+        return None, None
+    if stat.S_ISLNK(st.st_mode):
+        where = os.path.realpath(_absolute(text, dir_fd))
+        cls = state.policy.classify(where)
+        if cls is not None:
+            return cls, where
+        try:
+            st = os.stat(where)
+        except OSError:
+            return None, None
+    if st.st_nlink < 2:
+        return None, None
+    known = _known_path(state, st)
+    if known is None:
+        known = _sibling_link(state, _absolute(text, dir_fd), st)
+    return (state.policy.classify(known), known) if known else (None, None)
+
+
+def _sibling_link(state: _State, path: str, st: os.stat_result) -> str | None:
+    """A policy file in the same directory that is the same inode (a hard link beside it)."""
+    directory = os.path.dirname(path) or "."
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if state.policy.may_match_name(entry.name) and state.policy.classify(entry.path):
+                    other = entry.stat()
+                    if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
+                        state.known[(st.st_dev, st.st_ino)] = entry.path
+                        return entry.path
+    except OSError:
+        pass
+    return None
+
+
+def _check_fd(state: _State, fd: int, attempted: str, flags: int = os.O_TRUNC) -> None:
+    """os.fdopen / os.ftruncate on a descriptor: refused if it is a known policy file."""
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return
+    known = _known_path(state, st)
+    cls = state.policy.classify(known) if known else None
+    if cls is None or (cls is FileClass.LOG and flags & os.O_APPEND and not flags & os.O_TRUNC):
+        return
+    _refuse(state, known, cls, f"{attempted} (file descriptor {fd})")
+
+
+def _known_path(state: _State, st: os.stat_result) -> str | None:
+    """The recorded policy file with this inode, if it still has it (inode numbers get reused)."""
+    key = (st.st_dev, st.st_ino)
+    path = state.known.get(key)
+    if path is not None:
+        try:
+            now = os.stat(path)
+        except OSError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != key:
+            del state.known[key]
+            return None
+    return path
+
+
+def _is_fresh_temp(state: _State, src, dir_fd) -> bool:
+    """A regular file with no other name: renaming it onto a rebuilt file loses nothing."""
+    try:
+        text = os.fsdecode(src)
+        st = os.lstat(text, dir_fd=dir_fd) if dir_fd not in (None, -1) else os.lstat(text)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and (st.st_dev, st.st_ino) not in state.known
+
+
+def _remember(state: _State, path, dir_fd, as_path: str | None) -> None:
+    """Record a policy file's inode (a regular file's), under the name it has as a policy file."""
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        text = os.fsdecode(path)
+        st = os.stat(text, dir_fd=dir_fd) if dir_fd not in (None, -1) else os.stat(text)
+        if stat.S_ISREG(st.st_mode):
+            state.known[(st.st_dev, st.st_ino)] = as_path or os.path.realpath(text)
+
+
+def _remember_policy_files(state: _State, roots: set[str | None]) -> None:
+    """Record the inodes of the policy files (and their backups) under the policy root and the cwd."""
+    policy = state.policy
+    names = [p for p in (*policy.destructive, *policy.logs, *policy.companion, *policy.compiled)
+             if not any(c in p for c in "*?[")]
+    for root in filter(None, roots):
+        for name in names:
+            _remember(state, os.path.join(root, name), None, None)
+        for directory in {os.path.dirname(os.path.join(root, name)) for name in names}:
+            with contextlib.suppress(OSError), os.scandir(directory) as entries:
+                for entry in entries:  # backups: named after the file, not listed in the policy
+                    if BACKUP_MARK in entry.name and policy.classify_name(entry.path) is FileClass.BACKUP:
+                        _remember(state, entry.path, None, None)
+
+
+# --- scratch trees (the cleanup rule) --------------------------------------------------------
+
+def _tree_prefix(path: str) -> str:
+    return path.rstrip(os.sep) + os.sep
+
+
+def _is_scratch(state: _State, prefix: str) -> bool:
+    return any(prefix.startswith(root) for root in (*_temp_roots(), *state.scratch))
+
+
+_temp_cache: list[str] = []
+
+
+def _temp_roots() -> list[str]:
+    if not _temp_cache:
+        import tempfile
+        _temp_cache.append(_tree_prefix(os.path.realpath(tempfile.gettempdir())))
+    return _temp_cache
+
+
+def _on_stack(frame) -> bool:
+    f = sys._getframe(1)
+    while f is not None:
+        if f is frame:
+            return True
+        f = f.f_back
+    return False
+
+
+def _in_cleanup(state: _State, where: str | None) -> bool:
+    """Inside an rmtree of a scratch tree, still running in this thread, that holds ``where``."""
+    if not state.cleanups or where is None:
+        return False
+    return any(where.startswith(prefix) and _on_stack(frame) for frame, prefix in state.cleanups)
+
+
+# --- refusing --------------------------------------------------------------------------------
+
+def _describe_open(mode, flags: int) -> str:
+    if mode is not None:
+        return f"open with mode {mode!r}"
+    names = [n for n in _FLAG_NAMES if getattr(os, n, 0) and flags & getattr(os, n) == getattr(os, n)]
+    return f"os.open with {'|'.join(names) or 'O_RDONLY'}"
+
+
+def _refuse(state: _State, path: str | None, cls: FileClass, attempted: str) -> None:
+    """Warn; in enforce mode also record and raise. Nothing has been opened or changed yet."""
+    violation = PolicyViolation(path or "?", cls.value, attempted, INSTEAD[cls], warn=False)
+    warnings.warn(str(violation), PolicyWarning, stacklevel=_caller_level())
+    if state.mode == "enforce":
+        _violations.append(str(violation))
+        raise violation
+
+
+def _outside_frame():
+    """The innermost frame that is not the guard's (for rmtree: the rmtree call itself)."""
+    f = sys._getframe(1)
+    while f is not None and f.f_globals.get("__name__") == __name__:
+        f = f.f_back
+    return f
+
+
+_STDLIB = os.path.dirname(os.__file__) + os.sep
+
+
+def _caller_level() -> int:
+    """stacklevel for warnings.warn that points at the caller: past the guard and the stdlib."""
+    level, f = 1, sys._getframe(1)
+    while f.f_back is not None and (f.f_globals.get("__name__") == __name__ or (
+            f.f_code.co_filename.startswith(_STDLIB) and "site-packages" not in f.f_code.co_filename)):
+        level, f = level + 1, f.f_back
+    return level
+
+
+def _exit_if_violated() -> None:
+    """At exit: a process that had a write refused fails, even if it caught the refusal."""
+    if _violations and _state is not None and _state.exit_on_violation:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        first = _violations[0]
+        more = f" (and {len(_violations) - 1} more)" if len(_violations) > 1 else ""
+        os.write(2, f"statesafe: {first}{more}\n".encode("utf-8", "replace"))
+        os._exit(1)

@@ -1,1 +1,150 @@
-"""pytest plugin entry point for the guard (being written: see issue 4)."""
+"""pytest plugin (entry point ``statesafe``): the whole test run under the guard.
+
+``pytest --statesafe`` (or ``statesafe = enforce`` in the ini file; ``warn`` and
+``off`` too) arms the guard before conftest files are imported and leaves it on
+through collection, fixtures of every scope, the tests, session teardown and
+``atexit``. A refusal a test catches and hides still fails that test; one outside
+any test fails the session. ``@pytest.mark.statesafe_off`` lets a test (its setup,
+body and teardown) break the rules on purpose. The ``statesafe_skill_dir``
+fixture gives a test a temporary working directory with the guard on.
+
+Precedence, most explicit first: the ``statesafe_off`` marker, the
+``statesafe_skill_dir`` fixture (enforce), ``--statesafe``, the ini option.
+Removing whole temporary trees (tmp_path cleanup, TemporaryDirectory, rmtree of a
+directory the run made) is cleanup and passes; see docs/guard.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from statesafe import guard
+
+MODES = ("enforce", "warn", "off")
+_previous = pytest.StashKey[object]()
+_leftover = pytest.StashKey[list]()
+_depth = 0  # pytest sessions running in this process (pytester runs them nested)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("statesafe", "statesafe runtime guard")
+    group.addoption("--statesafe", nargs="?", const="enforce", default=None, choices=MODES,
+                    metavar="{enforce,warn,off}",
+                    help="run the whole session under the statesafe guard: raw writes to policy files "
+                         "fail (enforce, the default when given alone) or warn.")
+    parser.addini("statesafe", default="off",
+                  help="statesafe guard mode for every run: enforce, warn or off (default off).")
+
+
+def _session_mode(config: pytest.Config) -> str:
+    namespace = getattr(config, "known_args_namespace", None)
+    value = getattr(namespace, "statesafe", None) or config.getoption("statesafe", None) \
+        or config.getini("statesafe") or "off"
+    if value not in MODES:
+        raise pytest.UsageError(f"statesafe: ini option 'statesafe' must be one of {', '.join(MODES)}, "
+                                f"got {value!r}")
+    return value
+
+
+def _start(config: pytest.Config) -> None:
+    global _depth
+    if _previous in config.stash:
+        return
+    config.stash[_previous] = guard._state
+    _depth += 1
+    mode = _session_mode(config)
+    if mode != "off":
+        guard.install(mode, exit_on_violation=True)
+        basetemp = config.getoption("basetemp", None) or getattr(config.known_args_namespace, "basetemp", None)
+        if basetemp:
+            guard.add_scratch(basetemp)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser, args) -> None:
+    _start(early_config)  # before conftest files are imported
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "statesafe_off: run this test (setup, body, teardown) without the "
+                                       "statesafe guard, to break the rules on purpose.")
+    _start(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _depth
+    if _previous not in config.stash:
+        return
+    _depth -= 1
+    if _depth > 0:  # a nested (pytester) session: put back the outer session's guard
+        guard._restore(config.stash[_previous])
+    # The outermost session leaves the guard on: atexit handlers still run after this.
+
+
+def _phase(item: pytest.Item):
+    if item.get_closest_marker("statesafe_off") is None:
+        yield
+        return
+    before = guard._state
+    guard.uninstall()
+    try:
+        yield
+    finally:
+        guard._restore(before)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    yield from _phase(item)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    yield from _phase(item)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem):
+    yield from _phase(item)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    outcome = yield
+    report = outcome.get_result()
+    refused = guard.take_violations()
+    if refused and report.passed:  # the code under test caught the refusal and carried on
+        report.outcome = "failed"
+        report.longrepr = ("statesafe guard refused a raw write that was caught and hidden:\n"
+                           + "\n".join(refused))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    refused = guard.take_violations()
+    session.config.stash[_leftover] = refused
+    if refused and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    refused = config.stash.get(_leftover, None)
+    if refused:
+        terminalreporter.section("statesafe", sep="=", red=True)
+        terminalreporter.line("raw writes refused outside any test (collection, session fixtures):")
+        for line in refused:
+            terminalreporter.line(f"  {line}")
+
+
+@pytest.fixture
+def statesafe_skill_dir(tmp_path, monkeypatch):
+    """A temporary skill directory, made the working directory, with the guard on (enforce).
+
+    Seed it through ``statesafe.write``; raw writes to policy files in it fail the test.
+    """
+    skill = tmp_path / "skill"
+    skill.mkdir()
+    monkeypatch.chdir(skill)
+    with guard.guarded("enforce", policy=guard._state.policy if guard._state else None,
+                       exit_on_violation=bool(guard._state and guard._state.exit_on_violation)):
+        yield skill

@@ -1,0 +1,1 @@
+"""The start-up directory ``statesafe run`` puts first on PYTHONPATH (holds sitecustomize.py)."""

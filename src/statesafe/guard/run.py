@@ -1,0 +1,56 @@
+"""``statesafe run -- CMD [ARGS...]``: CMD runs guarded, and so does every Python process it starts.
+
+The guard travels in the environment: ``PYTHONPATH`` gets a directory whose
+``sitecustomize.py`` installs it at start-up (then runs any sitecustomize it
+shadows), and ``STATESAFE_GUARD`` / ``STATESAFE_GUARD_POLICY`` carry the mode and
+the directory whose policy applies. CMD replaces this process (exec), so its exit
+status and signals pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+
+import click
+
+from statesafe.policy import load_policy
+
+BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot")
+
+
+def guard_environment(mode: str, policy_dir: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment that guards every Python process started with it."""
+    env = dict(os.environ if base is None else base)
+    rest = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != BOOT_DIR]
+    env["PYTHONPATH"] = os.pathsep.join([BOOT_DIR, *rest])
+    env["STATESAFE_GUARD"] = mode
+    env["STATESAFE_GUARD_POLICY"] = policy_dir
+    return env
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--mode", type=click.Choice(["enforce", "warn"]), default="enforce", show_default=True,
+              help="enforce: refuse raw writes to policy files; warn: report them and let them happen.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(mode: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND with every Python process in it guarded.
+
+    A raw write to a policy file raises PolicyViolation in the process that tries
+    it, and that process exits non-zero even if it catches the error. The policy
+    is the one in effect in the current directory. Non-Python programs run as
+    usual; the Python processes they start are guarded.
+    """
+    load_policy()  # a broken policy source fails here, once, as "statesafe: error: ..."
+    env = guard_environment(mode, os.getcwd())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        if os.name == "nt":  # no exec on Windows: wait and pass the status on
+            sys.exit(subprocess.call(list(command), env=env))
+        os.execvpe(command[0], list(command), env)
+    except OSError as exc:
+        click.echo(f"statesafe: error: {command[0]}: {exc.strerror or exc}", err=True)
+        sys.exit(127 if exc.errno == errno.ENOENT else 126)
