@@ -26,7 +26,8 @@ def backup_names(directory: Path, base: str = TRACKER) -> list[str]:
     return sorted(n for n in os.listdir(directory) if (p := names.parse_backup(n)) and p.base == base)
 
 
-_PRIVATE_PYCACHE = tempfile.mkdtemp(prefix="statesafe-test-pycache-")
+#: never created: every bytecode lookup misses, the same way on every run
+_PRIVATE_PYCACHE = os.path.join(tempfile.gettempdir(), f"statesafe-no-pycache-{os.getpid()}")
 
 
 def child_env(stable: bool = False) -> dict[str, str]:
@@ -45,7 +46,7 @@ def child_env(stable: bool = False) -> dict[str, str]:
 
 
 def run_child(code: str, *args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=child_env(stable=True),
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=child_env(),
                           capture_output=True, text=True, timeout=timeout)
 
 
