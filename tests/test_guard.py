@@ -1,0 +1,231 @@
+"""The guard's life cycle, modes, error contract, sanctioned context and cleanup rule.
+
+The audit hook is process-wide and cannot be removed, so every case runs in a
+subprocess; each script checks several things and prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+TRACKER = "threads_daily_tracker.json"
+
+PRELUDE = textwrap.dedent("""
+    import json, os, pathlib, pickle, shutil, sys, threading, warnings
+    import statesafe
+    from statesafe import guard
+    from statesafe.errors import PolicyViolation, PolicyWarning
+    def attempt(fn):
+        try:
+            fn()
+            return "passed"
+        except PolicyViolation:
+            return "refused"
+""")
+
+
+def run_script(cwd, body: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(body)], cwd=cwd, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=60)
+
+
+def result_of(proc: subprocess.CompletedProcess) -> dict:
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+@pytest.fixture
+def skill(tmp_path):
+    directory = tmp_path / "skill"
+    directory.mkdir()
+    (directory / TRACKER).write_bytes(b'{"posts": [1]}\n')
+    return directory
+
+
+def test_install_uninstall_restore_only_what_is_ours(skill):
+    got = result_of(run_script(skill, """
+        real_open = os.open
+        out = {"before": guard.mode()}
+        guard.install()
+        out["patched"] = os.open is not real_open and os.open in os.supports_dir_fd
+        guard.install("warn"); guard.install()          # re-install: still one hook
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out["refused"] = attempt(lambda: open("threads_daily_tracker.json", "w"))
+        out["warnings"] = len(caught)
+        guard.uninstall()
+        out["after"] = guard.mode()
+        out["restored"] = os.open is real_open
+        out["disarmed"] = attempt(lambda: open("threads_daily_tracker.json", "a").close())
+        guard.install()
+        theirs = lambda *a, **k: real_open(*a, **k)
+        os.open = theirs                                 # someone else patches after us
+        guard.uninstall()
+        out["kept_theirs"] = os.open is theirs
+        print(json.dumps(out))
+    """))
+    assert got == {"before": None, "patched": True, "refused": "refused", "warnings": 1, "after": None,
+                   "restored": True, "disarmed": "passed", "kept_theirs": True}
+
+
+def test_guarded_context_restores_the_previous_mode(skill):
+    got = result_of(run_script(skill, """
+        guard.install("warn")
+        with guard.guarded():
+            inner = guard.mode()
+            refused = attempt(lambda: open("threads_daily_tracker.json", "w"))
+        print(json.dumps([inner, refused, guard.mode()]))
+    """))
+    assert got == ["enforce", "refused", "warn"]
+
+
+def test_warn_mode_reports_and_lets_the_write_happen(skill):
+    proc = run_script(skill, """
+        guard.install("warn")
+        open("threads_daily_tracker.json", "w").write("changed")
+        print(json.dumps(guard.take_violations()))
+    """)
+    assert result_of(proc) == []
+    assert (skill / TRACKER).read_text() == "changed"
+    assert "PolicyWarning: PolicyViolation: open with mode 'w'" in proc.stderr
+    assert "<string>:" in proc.stderr  # the warning points at the caller, not at the guard
+
+
+def test_violation_is_not_an_oserror_warns_and_pickles(skill):
+    got = result_of(run_script(skill, """
+        guard.install()
+        out = {}
+        try:
+            try:
+                pathlib.Path("threads_daily_tracker.json").write_text("x")
+            except OSError:
+                out["swallowed"] = True
+        except PolicyViolation as exc:
+            copy = pickle.loads(pickle.dumps(exc))
+            out.update(path=copy.path, file_class=copy.file_class, same=str(copy) == str(exc),
+                       statesafe_error=isinstance(exc, statesafe.StatesafeError))
+        out["recorded"] = len(guard.take_violations())
+        print(json.dumps(out))
+    """))
+    assert got == {"path": str(skill / TRACKER), "file_class": "destructive", "same": True,
+                   "statesafe_error": True, "recorded": 1}
+    assert (skill / TRACKER).read_bytes() == b'{"posts": [1]}\n'
+
+
+def test_other_threads_are_guarded_and_the_sanctioned_context_does_not_leak(skill):
+    got = result_of(run_script(skill, """
+        from statesafe.sanction import sanctioned
+        guard.install()
+        out = {}
+        def in_thread():
+            out["thread"] = attempt(lambda: open("threads_daily_tracker.json", "w"))
+        with sanctioned():
+            t = threading.Thread(target=in_thread); t.start(); t.join()
+            out["sanctioned"] = attempt(lambda: open("threads_daily_tracker.json", "a").close())
+        out["after"] = attempt(lambda: open("threads_daily_tracker.json", "a"))
+        print(json.dumps(out))
+    """))
+    assert got == {"thread": "refused", "sanctioned": "passed", "after": "refused"}
+
+
+def test_exit_on_violation_fails_a_process_that_swallowed_the_refusal(skill):
+    proc = run_script(skill, """
+        guard.install(exit_on_violation=True)
+        try:
+            os.remove("threads_daily_tracker.json")
+        except Exception:
+            pass
+        print("carried on")
+    """)
+    assert proc.returncode == 1
+    assert "carried on" in proc.stdout
+    assert "PolicyViolation" in proc.stderr and str(skill / TRACKER) in proc.stderr
+    assert (skill / TRACKER).exists()
+
+
+def test_auto_module_and_its_warn_switch(skill):
+    script = "import statesafe.guard.auto\nopen('threads_daily_tracker.json', 'w').write('x')\n"
+    enforce = subprocess.run([sys.executable, "-c", script], cwd=skill, capture_output=True, text=True)
+    assert enforce.returncode == 1 and "PolicyViolation" in enforce.stderr
+    assert (skill / TRACKER).read_bytes() == b'{"posts": [1]}\n'
+    warn = subprocess.run([sys.executable, "-c", script], cwd=skill, capture_output=True, text=True,
+                          env={**os.environ, "STATESAFE_GUARD": "warn"})
+    assert warn.returncode == 0 and "PolicyWarning" in warn.stderr
+    assert (skill / TRACKER).read_text() == "x"
+
+
+def test_configured_policy_names_are_guarded_and_a_broken_config_fails_install(skill):
+    (skill / "statesafe.toml").write_text('destructive = ["state.json"]\n')
+    (skill / "state.json").write_text("{}")
+    got = result_of(run_script(skill, """
+        guard.install()
+        print(json.dumps([attempt(lambda: open("state.json", "w")),
+                          attempt(lambda: open("threads_daily_tracker.json", "w").close())]))
+    """))
+    assert got == ["refused", "passed"]  # the configured list replaces the default one
+    (skill / "statesafe.toml").write_text("destructive = 3\n")
+    proc = run_script(skill, "guard.install()")
+    assert proc.returncode == 1 and "ConfigError" in proc.stderr and "statesafe.toml" in proc.stderr
+
+
+# --- the cleanup rule ------------------------------------------------------------------------
+
+CLEANUP = """
+    guard.install()
+    out = {}
+    tmp = os.environ["TMPDIR"]
+    def seeded(directory):
+        os.makedirs(directory, exist_ok=True)
+        statesafe.write(os.path.join(directory, "threads_daily_tracker.json"), {"posts": []})
+        return directory
+    # 1. a tree in the temp dir: removing it whole is cleanup
+    out["rmtree_in_tmp"] = attempt(lambda: shutil.rmtree(seeded(os.path.join(tmp, "t1"))))
+    # 2. ... but deleting the tracker on its own is not, even there
+    t2 = seeded(os.path.join(tmp, "t2"))
+    out["remove_in_tmp"] = attempt(lambda: os.remove(os.path.join(t2, "threads_daily_tracker.json")))
+    # 3. TemporaryDirectory cleanup (tempfile's own rmtree)
+    import tempfile
+    def temporary():
+        with tempfile.TemporaryDirectory() as d:
+            seeded(d)
+    out["temporary_directory"] = attempt(temporary)
+    # 4. a directory this process made while guarded, outside the temp dir
+    out["rmtree_made_here"] = attempt(lambda: shutil.rmtree(seeded(os.path.abspath("made/here"))))
+    # 5. the user's skill directory (existed before): refused before anything is deleted
+    out["rmtree_user_dir"] = attempt(lambda: shutil.rmtree("user"))
+    out["user_intact"] = sorted(os.listdir("user"))
+    # 6. makedirs(exist_ok=True) on it does not make it scratch
+    os.makedirs("user", exist_ok=True)
+    out["rmtree_after_makedirs"] = attempt(lambda: shutil.rmtree("user"))
+    # 7. an rmtree name bound before the guard (like pytest's tmpdir module) follows the same rule
+    out["prebound_rmtree_tmp"] = attempt(lambda: early_rmtree(seeded(os.path.join(tmp, "t3"))))
+    out["prebound_rmtree_user"] = attempt(lambda: early_rmtree("user"))
+    # 8. the cleanup permission ends with the rmtree call
+    t4 = seeded(os.path.join(tmp, "t4"))
+    shutil.rmtree(os.path.join(t4, "nothing"), ignore_errors=True)
+    out["remove_after_rmtree"] = attempt(lambda: os.remove(os.path.join(t4, "threads_daily_tracker.json")))
+    print(json.dumps(out))
+"""
+
+
+def test_cleanup_rule_whole_temp_trees_pass_user_trackers_do_not(tmp_path):
+    work, tmp = tmp_path / "work", tmp_path / "tmp"
+    (work / "user").mkdir(parents=True)
+    tmp.mkdir()
+    (work / "user" / TRACKER).write_text('{"posts": [1]}')
+    (work / "user" / "notes.txt").write_text("n")
+    body = "from shutil import rmtree as early_rmtree\n" + textwrap.dedent(CLEANUP)
+    got = result_of(run_script(work, body, env={"TMPDIR": str(tmp)}))
+    assert got == {
+        "rmtree_in_tmp": "passed", "remove_in_tmp": "refused", "temporary_directory": "passed",
+        "rmtree_made_here": "passed", "rmtree_user_dir": "refused", "user_intact": ["notes.txt", TRACKER],
+        "rmtree_after_makedirs": "refused", "prebound_rmtree_tmp": "passed", "prebound_rmtree_user": "refused",
+        "remove_after_rmtree": "refused",
+    }
+    assert not (tmp / "t1").exists() and not (work / "made" / "here").exists()
