@@ -282,7 +282,7 @@ def hook():
               help="Refuse with exit 0 and a hookSpecificOutput JSON deny instead of exit 2 + stderr.")
 def claude(apply: bool, as_json: bool):
     """Claude Code PreToolUse hook: reads the tool call as JSON on stdin; refuses raw writes to policy files."""
-    decision = decide_raw(click.get_binary_stream("stdin").read(), apply=apply)
+    decision = decide_raw(sys.stdin.buffer.read(), apply=apply)
     if not decision.deny:
         if decision.note:
             click.echo(decision.note, err=True)
