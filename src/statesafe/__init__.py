@@ -23,11 +23,11 @@ __version__ = "0.1.0"
 _LAZY = {
     "write": "statesafe.writers",
     "append": "statesafe.writers",
-    "transaction": "statesafe.transaction",
+    "transaction": "statesafe.transactions",
     "lock": "statesafe.locking",
     "backups": "statesafe.backups",
     "restore": "statesafe.backups",
-    "recover": "statesafe.transaction",
+    "recover": "statesafe.transactions",
     "compiled_metadata": "statesafe.compiled",
     "check_compiled": "statesafe.compiled",
     "load_policy": "statesafe.policy",

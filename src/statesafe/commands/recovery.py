@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from statesafe.errors import StatesafeError
-from statesafe.transaction import recover as recover_directory
+from statesafe.transactions import recover as recover_directory
 
 
 @click.command()

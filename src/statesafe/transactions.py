@@ -1,5 +1,8 @@
 """Multi-file writes that land all together or not at all, even across a SIGKILL.
 
+(The module is ``transactions``, plural: a submodule named ``transaction`` would replace
+the ``statesafe.transaction`` function on the package the moment anything imported it.)
+
 ``with statesafe.transaction() as tx: tx.write(path, data)`` buffers the writes;
 nothing touches the disk unless the block exits cleanly. Then, holding every
 file's lock (taken in sorted order of resolved paths), it:
