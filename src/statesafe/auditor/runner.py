@@ -211,12 +211,13 @@ def _summarize_all(items: list[tuple[str, bytes]], policy: Policy, jobs: int | N
 # --- the run ---------------------------------------------------------------------------------
 
 def audit(paths: Sequence[str], policy: Policy, *, strict: bool = False, excludes: Sequence[str] = (),
-          use_cache: bool = True, jobs: int | None = None) -> Report:
+          use_cache: bool = True, jobs: int | None = None, prefilter: bool = True) -> Report:
     """Audit PATHs under ``policy``: findings after suppressions, plus run statistics.
 
     Files named one by one (pre-commit) are resolved together with the candidate
     files beside them, so a changed helper is judged with its unchanged callers;
     findings are reported for the named files (or made through a call in one).
+    ``prefilter=False`` parses every file (what the prefilter must agree with).
     """
     report_files, explicit = files_mod.discover(paths, excludes)
     context = sorted(set(report_files) | set(files_mod.siblings(explicit))) if explicit else report_files
@@ -244,7 +245,7 @@ def audit(paths: Sequence[str], policy: Policy, *, strict: bool = False, exclude
 
     manifests = [p for p in entries if files_mod.is_manifest(p)]
     modules = [p for p in entries if not files_mod.is_manifest(p)]
-    if strict:
+    if strict or not prefilter:
         needed = set(modules)
     else:
         seeds = [p for p in modules if entries[p].mentions]

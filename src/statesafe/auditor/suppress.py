@@ -20,7 +20,7 @@ from statesafe.auditor.rule import Rule
 from statesafe.auditor.types import Finding
 
 _IGNORE = re.compile(r"#\s*statesafe:\s*ignore\b(\[([^\]]*)\])?", re.I)
-_NOQA = re.compile(r"#\s*noqa\s*:\s*([A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*)", re.I)
+_NOQA = re.compile(r"#\s*noqa\s*:\s*([A-Za-z]+[0-9]+\w*(?:[\s,]+[A-Za-z]+[0-9]+\w*)*)", re.I)
 _OURS = re.compile(r"FS\d+\Z")
 
 
@@ -111,14 +111,16 @@ def known_codes() -> frozenset[str]:
     return frozenset(RULES) | {UnusedSuppression.CODE}
 
 
-def apply(findings: list[Finding], sources: Mapping[str, bytes]) -> tuple[list[Finding], list[str]]:
+def apply(findings: list[Finding], sources: Mapping[str, bytes],
+          known: frozenset[str] | None = None) -> tuple[list[Finding], list[str]]:
     """Findings minus the suppressed ones, plus one UnusedSuppression per code that silenced nothing.
 
-    ``sources``: the files that may hold suppression comments, by path.
+    ``sources``: the files that may hold suppression comments, by path; ``known``:
+    the valid codes (default: every rule's).
     """
     if not sources:
         return findings, []
-    known = known_codes()
+    known = known_codes() if known is None else known
     kept: list[Finding] = []
     errors: list[str] = []
     by_path: dict[str, list[Suppression]] = {}
