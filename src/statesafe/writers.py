@@ -102,7 +102,9 @@ def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
 
 def settle_transaction(target: Path) -> None:
     """Finish or roll back an interrupted transaction that touched ``target``; call it holding the lock."""
-    # TODO(core-transactions): call statesafe.transaction.settle(target) once it lands.
+    from statesafe.transactions import settle  # imported here: transactions imports this module
+
+    settle(target)
 
 
 def _check_compiled(target: Path, payload: bytes, policy: Policy) -> None:
