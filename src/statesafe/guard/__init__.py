@@ -170,6 +170,7 @@ def _restore(state: _State | None) -> None:
 # --- the hook --------------------------------------------------------------------------------
 
 def _audit(event: str, args: tuple) -> None:
+    __tracebackhide__ = True  # pytest: show the caller's line, not the guard's frames
     if event == "open":
         if args[2] & _WRITE_FLAGS and _state is not None:
             _on_open(_state, *args)
@@ -195,6 +196,7 @@ def _on_probe(state: _State) -> None:
 
 
 def _on_open(state: _State, path, mode, flags) -> None:
+    __tracebackhide__ = True
     if sanction.active():
         return
     if isinstance(path, int):
@@ -512,6 +514,7 @@ def _describe_open(mode, flags: int) -> str:
 
 def _refuse(state: _State, path: str | None, cls: FileClass, attempted: str) -> None:
     """Warn; in enforce mode also record and raise. Nothing has been opened or changed yet."""
+    __tracebackhide__ = True
     violation = PolicyViolation(path or "?", cls.value, attempted, INSTEAD[cls], warn=False)
     warnings.warn(str(violation), PolicyWarning, stacklevel=_caller_level())
     if state.mode == "enforce":

@@ -1,7 +1,7 @@
 """pytest plugin (entry point ``statesafe``): the whole test run under the guard.
 
-``pytest --statesafe`` (or ``statesafe = enforce`` in the ini file; ``warn`` and
-``off`` too) arms the guard before conftest files are imported and leaves it on
+``pytest --statesafe`` (or ``--statesafe-mode=enforce|warn|off``, or ``statesafe =
+enforce|warn|off`` in the ini file) arms the guard before conftest files are imported and leaves it on
 through collection, fixtures of every scope, the tests, session teardown and
 ``atexit``. A refusal a test catches and hides still fails that test; one outside
 any test fails the session. ``@pytest.mark.statesafe_off`` lets a test (its setup,
@@ -9,7 +9,7 @@ body and teardown) break the rules on purpose. The ``statesafe_skill_dir``
 fixture gives a test a temporary working directory with the guard on.
 
 Precedence, most explicit first: the ``statesafe_off`` marker, the
-``statesafe_skill_dir`` fixture (enforce), ``--statesafe``, the ini option.
+``statesafe_skill_dir`` fixture (enforce), the command line, the ini option.
 Removing whole temporary trees (tmp_path cleanup, TemporaryDirectory, rmtree of a
 directory the run made) is cleanup and passes; see docs/guard.md.
 """
@@ -28,10 +28,10 @@ _depth = 0  # pytest sessions running in this process (pytester runs them nested
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("statesafe", "statesafe runtime guard")
-    group.addoption("--statesafe", nargs="?", const="enforce", default=None, choices=MODES,
-                    metavar="{enforce,warn,off}",
-                    help="run the whole session under the statesafe guard: raw writes to policy files "
-                         "fail (enforce, the default when given alone) or warn.")
+    group.addoption("--statesafe", action="store_const", const="enforce", dest="statesafe",
+                    help="run the whole session under the statesafe guard: raw writes to policy files fail.")
+    group.addoption("--statesafe-mode", choices=MODES, dest="statesafe",
+                    help="guard mode for this run: enforce (as --statesafe), warn (report, let it happen) or off.")
     parser.addini("statesafe", default="off",
                   help="statesafe guard mode for every run: enforce, warn or off (default off).")
 
@@ -119,7 +119,7 @@ def pytest_runtest_makereport(item: pytest.Item, call):
                            + "\n".join(refused))
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(trylast=True)  # after conftest sessionfinish hooks, which are guarded too
 def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     refused = guard.take_violations()
     session.config.stash[_leftover] = refused
