@@ -36,9 +36,10 @@ FIELDS = ("generated_at", "source_tracker_hash", "posts_count", "confidence_leve
 TRACKER = "threads_daily_tracker.json"
 
 
-def run(skill: Path, script: str, workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def run(skill: Path, script: str, workdir: Path, *args: str, check: bool = True,
+        epoch: int = EPOCH) -> subprocess.CompletedProcess:
     """``python scripts/<script>.py --dir workdir`` from the skill's folder, as its README says."""
-    env = {**os.environ, "SOURCE_DATE_EPOCH": str(EPOCH)}
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
     done = subprocess.run([sys.executable, f"scripts/{script}.py", "--dir", str(workdir), *args], cwd=skill,
                           env=env, capture_output=True, text=True, timeout=120)
     if check:
@@ -74,14 +75,6 @@ def metadata(path: Path) -> dict:
                 (line.split(": ", 1) for line in block.group(1).splitlines())}
     first = json.loads(text.splitlines()[0] if path.suffix == ".jsonl" else text)
     return first.get("_meta", first)
-
-
-def needs(name: str):
-    """Skip (saying why) while a statesafe API the scripts call has not landed."""
-    try:
-        getattr(statesafe, name)
-    except (AttributeError, ImportError):
-        pytest.skip(f"statesafe.{name} has not landed yet")
 
 
 # --- the sample data ---------------------------------------------------------------------
@@ -160,7 +153,6 @@ def test_refresh_names_the_missing_file(tmp_path):
 
 
 def test_review_rewrites_tracker_style_guide_and_concepts_together_with_backups(workdir):
-    needs("transaction")
     policy_files = (TRACKER, "style_guide.md", "concept_library.md")
     before = {name: (workdir / name).read_bytes() for name in policy_files}
 
@@ -202,8 +194,6 @@ def test_render_companions_rebuilds_three_views_of_the_tracker(workdir):
 
 
 def test_compiled_memory_carries_the_five_fields_and_the_tracker_hash(workdir):
-    needs("transaction")
-    needs("compiled_metadata")
     run(THREADS, "refresh", workdir)
     run(THREADS, "review", workdir)
     run(THREADS, "build_compiled_memory", workdir)
@@ -217,13 +207,15 @@ def test_compiled_memory_carries_the_five_fields_and_the_tracker_hash(workdir):
     index = (workdir / "compiled" / "post_feature_index.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(index) == 1 + SAMPLE_POSTS + EXPORT_NEW
 
-    run(THREADS, "refresh", workdir)  # the tracker moved on: the cache no longer matches it
-    stale_hash = hashlib.sha256((workdir / TRACKER).read_bytes()).hexdigest()
-    assert stale_hash not in metadata(workdir / "compiled" / "account_wiki.md")["source_tracker_hash"]
+    assert statesafe.check_compiled(workdir) == []
+
+    run(THREADS, "refresh", workdir, epoch=EPOCH + 3600)  # the tracker moved on: the cache no longer matches
+    stale = statesafe.check_compiled(workdir)
+    assert sorted(path.name for path, _ in stale) == sorted(COMPILED)
+    assert all(problem.startswith("stale:") for _, problem in stale)
 
 
 def test_compiled_memory_before_a_review_says_so(workdir):
-    needs("compiled_metadata")
     run(THREADS, "build_compiled_memory", workdir)
     meta = metadata(workdir / "compiled" / "cluster_wiki.json")
     assert meta["confidence_level"] == "medium"
@@ -268,7 +260,6 @@ def test_legacy_reset_style_copies_the_template_over_the_guide(workdir):
 
 
 def test_legacy_and_compliant_skills_compute_the_same_files(tmp_path):
-    needs("transaction")
     outputs = {}
     for skill in (THREADS, LEGACY):
         work = Path(shutil.copytree(SAMPLE, tmp_path / skill.name))

@@ -19,6 +19,7 @@ from datetime import timedelta
 from statistics import median
 
 import statesafe
+from statesafe.compiled import front_matter
 
 from skillfiles import (BRAND_VOICE, CONFIG, REVIEW_END, REVIEW_START, STYLE_GUIDE, TRACKER,
                         engagement_rate, parse_iso, parser, read_json, read_text)
@@ -42,11 +43,6 @@ def coverage(tracker: dict) -> str:
     note = (f"{len(posts)} posts from {posts[0]['posted_at'][:10]} to {posts[-1]['posted_at'][:10]}; "
             f"{reviewed} scored by /review")
     return note if reviewed == len(posts) else note + f"; {len(posts) - reviewed} not yet scored"
-
-
-def front_matter(meta: dict) -> str:
-    # JSON scalars are valid YAML scalars, so any text (quotes, colons, emoji) survives a YAML reader.
-    return "---\n" + "".join(f"{key}: {json.dumps(value, ensure_ascii=False)}\n" for key, value in meta.items()) + "---\n"
 
 
 def _region(text: str) -> str:
