@@ -36,12 +36,15 @@ FIELDS = ("generated_at", "source_tracker_hash", "posts_count", "confidence_leve
 TRACKER = "threads_daily_tracker.json"
 
 
-def run(skill: Path, script: str, workdir: Path, *args: str, check: bool = True,
-        epoch: int = EPOCH) -> subprocess.CompletedProcess:
-    """``python scripts/<script>.py --dir workdir`` from the skill's folder, as its README says."""
+def run(skill: Path, script: str, workdir: Path, *args: str, check: bool = True, epoch: int = EPOCH,
+        guarded: bool = False) -> subprocess.CompletedProcess:
+    """``python scripts/<script>.py --dir workdir`` from the skill's folder, as its README says;
+    ``guarded``: under ``statesafe run``, which stops any raw write to a policy file."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
-    done = subprocess.run([sys.executable, f"scripts/{script}.py", "--dir", str(workdir), *args], cwd=skill,
-                          env=env, capture_output=True, text=True, timeout=120)
+    command = [sys.executable, f"scripts/{script}.py", "--dir", str(workdir), *args]
+    if guarded:
+        command = [sys.executable, "-m", "statesafe", "run", "--", *command]
+    done = subprocess.run(command, cwd=skill, env=env, capture_output=True, text=True, timeout=120)
     if check:
         assert done.returncode == 0, f"{script} failed:\n{done.stdout}\n{done.stderr}"
     return done
@@ -222,6 +225,13 @@ def test_compiled_memory_before_a_review_says_so(workdir):
     assert meta["coverage_notes"].endswith(f"{SAMPLE_POSTS} not yet scored")
 
 
+def test_compliant_scripts_pass_the_runtime_guard(workdir):
+    for script in ("refresh", "review", "render_companions", "build_compiled_memory"):
+        done = run(THREADS, script, workdir, guarded=True)
+        assert "PolicyViolation" not in done.stderr, done.stderr
+    assert statesafe.check_compiled(workdir) == []
+
+
 # --- the legacy skill --------------------------------------------------------------------
 
 def test_legacy_scripts_run_on_the_sample_with_their_raw_writes(workdir):
@@ -257,6 +267,15 @@ def test_legacy_reset_style_copies_the_template_over_the_guide(workdir):
     guide = (workdir / "style_guide.md").read_text(encoding="utf-8")
     assert guide == (workdir / "style_guide.md.example").read_text(encoding="utf-8")
     assert "review:start" not in guide
+
+
+def test_legacy_refresh_is_stopped_by_the_runtime_guard_before_it_writes(workdir):
+    before = (workdir / TRACKER).read_bytes()
+    done = run(LEGACY, "refresh", workdir, guarded=True, check=False)
+    assert done.returncode != 0
+    assert f"PolicyViolation: open with mode 'w' on {workdir / TRACKER}" in done.stderr
+    assert "statesafe.write" in done.stderr
+    assert (workdir / TRACKER).read_bytes() == before
 
 
 def test_legacy_and_compliant_skills_compute_the_same_files(tmp_path):
