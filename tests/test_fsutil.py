@@ -1,0 +1,126 @@
+"""The primitives on their own: what the writers and transactions rely on."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from statesafe import fsutil, names
+from statesafe.errors import WriteError
+from fs_support import TRACKER
+
+
+@pytest.fixture
+def target(tmp_path):
+    path = tmp_path / TRACKER
+    path.write_bytes(b"original\n")
+    return path
+
+
+def test_resolve_target_follows_links(tmp_path, target):
+    (tmp_path / "link").symlink_to(target)
+    assert fsutil.resolve_target(tmp_path / "link") == target
+
+
+def test_write_temp_is_complete_fsynced_and_beside_the_target(target, monkeypatch):
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real(fd))
+    temp = fsutil.write_temp(target, b"x" * 3_000_000, os.stat(target))
+    assert temp.parent == target.parent and names.parse_temp(temp.name)[0] == TRACKER
+    assert temp.read_bytes() == b"x" * 3_000_000 and len(synced) == 1
+
+
+def test_write_all_finishes_short_writes(target, monkeypatch):
+    real = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real(fd, bytes(data[:7])))
+    temp = fsutil.write_temp(target, b"0123456789" * 10, None)
+    assert temp.read_bytes() == b"0123456789" * 10
+
+
+def test_take_backup_links_and_counts_up_within_a_second(target):
+    first = fsutil.take_backup(target, stamp="20260101T000000Z")
+    second = fsutil.take_backup(target, stamp="20260101T000000Z")
+    snapshot = fsutil.take_backup(target, corrupted=True, stamp="20260101T000000Z")
+    assert [first.name, second.name, snapshot.name] == [
+        f"{TRACKER}.bak-20260101T000000Z", f"{TRACKER}.bak-20260101T000000Z-1",
+        f"{TRACKER}.bak-20260101T000000Z-corrupted"]
+    assert os.stat(first).st_ino == os.stat(target).st_ino
+    assert fsutil.take_backup(target.with_name("missing.json")) is None
+
+
+def test_prune_keeps_newest_per_kind_and_ignores_foreign_names(tmp_path, target):
+    for day in range(1, 9):
+        (tmp_path / names.backup_name(TRACKER, f"202601{day:02d}T000000Z")).write_text("")
+        (tmp_path / names.backup_name(TRACKER, f"202601{day:02d}T000000Z", corrupted=True)).write_text("")
+    foreign = [tmp_path / f"{TRACKER}.bak-old", tmp_path / "style_guide.md.bak-20200101T000000Z"]
+    for path in foreign:
+        path.write_text("")
+    removed = fsutil.prune(target, 5)
+    assert len(removed) == 6
+    kept = [p.name for _, p in fsutil.backups_of(target)]
+    assert sorted(kept) == sorted(names.backup_name(TRACKER, f"202601{day:02d}T000000Z", corrupted=corrupted)
+                                  for day in range(4, 9) for corrupted in (False, True))
+    assert all(path.exists() for path in foreign)
+
+
+def test_remove_stale_temps_only_of_that_file(tmp_path, target):
+    ours = tmp_path / names.temp_name(TRACKER)
+    theirs = tmp_path / names.temp_name("style_guide.md")
+    ours.write_text("")
+    theirs.write_text("")
+    assert fsutil.remove_stale_temps(target) == [ours]
+    assert theirs.exists()
+
+
+class SharingViolation(OSError):
+    winerror = 32
+
+
+def test_replace_never_retries_on_posix(target, monkeypatch):
+    calls = []
+    monkeypatch.setattr(os, "replace", lambda *a: calls.append(a) or (_ for _ in ()).throw(
+        SharingViolation(errno.EACCES, "in use")))
+    with pytest.raises(WriteError) as caught:
+        fsutil.replace(target.with_name("t"), target)
+    assert caught.value.step == "rename" and len(calls) == 1
+
+
+def test_replace_retries_sharing_violations_on_windows_a_bounded_number_of_times(target, monkeypatch):
+    monkeypatch.setattr(fsutil, "_WINDOWS", True)
+    monkeypatch.setattr(fsutil.time, "sleep", lambda seconds: None)
+    outcomes = iter([SharingViolation(errno.EACCES, "in use")] * 3 + [None])
+    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(e) if (e := next(outcomes)) else None)
+    fsutil.replace(target.with_name("t"), target)  # succeeds on the fourth try
+
+    calls = []
+    monkeypatch.setattr(os, "replace", lambda *a: calls.append(a) or (_ for _ in ()).throw(
+        SharingViolation(errno.EACCES, "in use")))
+    with pytest.raises(WriteError):
+        fsutil.replace(target.with_name("t"), target)
+    assert len(calls) == len(fsutil._REPLACE_DELAYS) + 1
+
+    calls.clear()
+    monkeypatch.setattr(os, "replace", lambda *a: calls.append(a) or (_ for _ in ()).throw(
+        OSError(errno.ENOSPC, "full")))
+    with pytest.raises(WriteError):
+        fsutil.replace(target.with_name("t"), target)
+    assert len(calls) == 1  # only sharing violations are retried
+
+
+def test_commit_puts_the_prior_inode_back_when_the_directory_fsync_fails(target, monkeypatch):
+    prior = fsutil.hold_prior(target)
+    temp = fsutil.write_temp(target, b"new\n", os.stat(target))
+    monkeypatch.setattr(fsutil, "fsync_directory", lambda d, t: (_ for _ in ()).throw(
+        WriteError(t, "directory fsync", OSError(errno.EIO, "I/O error"))))
+    with pytest.raises(WriteError):
+        fsutil.commit(temp, target, prior, existed=True)
+    assert target.read_bytes() == b"original\n"
+
+
+def test_write_error_is_an_oserror_that_keeps_errno_and_names_file_and_step(target):
+    error = WriteError(target, "fsync", OSError(errno.EIO, "Input/output error"))
+    assert isinstance(error, OSError) and error.errno == errno.EIO
+    assert str(error) == f"{target}: fsync failed: Input/output error (errno {errno.EIO})"
