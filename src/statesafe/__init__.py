@@ -25,8 +25,8 @@ _LAZY = {
     "append": "statesafe.writers",
     "transaction": "statesafe.transactions",
     "lock": "statesafe.locking",
-    "backups": "statesafe.backups",
-    "restore": "statesafe.backups",
+    "backups": "statesafe.backup",  # not statesafe.backups: importing a submodule binds its name on the package
+    "restore": "statesafe.backup",
     "recover": "statesafe.transactions",
     "compiled_metadata": "statesafe.compiled",
     "check_compiled": "statesafe.compiled",

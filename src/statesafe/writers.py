@@ -102,7 +102,7 @@ def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
 
 def settle_transaction(target: Path) -> None:
     """Finish or roll back an interrupted transaction that touched ``target``; call it holding the lock."""
-    from statesafe.transactions import settle  # imported here: transactions imports this module
+    from statesafe.transactions import settle  # imported here: transactions builds on this module
 
     settle(target)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from statesafe.backups import backups, restore
+from statesafe.backup import backups, restore
 from statesafe.errors import PolicyViolation
 from statesafe.policy import default_policy
 from statesafe.writers import append, write

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from statesafe import names
-from statesafe.backups import backup_source, backups as list_backups, restore as restore_backup
+from statesafe.backup import backup_source, backups as list_backups, restore as restore_backup
 from statesafe.compiled import count_posts
 from statesafe.errors import StatesafeError
 from statesafe.writers import append as append_record, write as write_file
