@@ -342,6 +342,19 @@ def test_a_broken_policy_refuses_writes_but_lets_the_fix_and_reads_through(skill
     assert decide(payload("Bash", {"command": "echo x > notes.md"}, skill)).deny
 
 
+def test_a_broken_policy_in_the_files_own_folder_is_caught_for_bash_too(skill):
+    (skill / "sub" / "statesafe.toml").write_text("destructive = 3\n")
+    decision = decide(payload("Bash", {"command": "echo x > sub/scratch.txt"}, skill))
+    assert decision.deny and "write policy cannot be read" in decision.reason
+    assert "sub/statesafe.toml" in decision.reason
+
+
+def test_removing_a_folder_removes_links_not_what_they_point_to(skill):
+    (skill / "sub" / "alias").symlink_to(skill / "threads_daily_tracker.json")
+    assert not decide(payload("Bash", {"command": "rm -rf sub"}, skill)).deny
+    assert decide(payload("Bash", {"command": "echo x > sub/alias"}, skill)).deny  # writing through it is not
+
+
 def test_an_internal_error_refuses_when_a_policy_file_is_named(skill, monkeypatch):
     def broken(self, path):
         raise RuntimeError("boom")

@@ -209,6 +209,7 @@ def test_nested_shells_and_eval(here):
     ("import os; open(os.path.join('dir', 'a'), 'w')", [("dir/a", WRITE)]),
     ("import os; os.system('rm a')", [("a", DELETE)]),
     ("import subprocess; subprocess.run(['sed', '-i', 's/x/y/', 'a'])", [("a", WRITE)]),
+    ("import fileinput\nfor line in fileinput.input('a', inplace=True): print(line)", [("a", WRITE)]),
     ("'a_b'.replace('_', ' ')", []),  # str.replace is not Path.replace
     ("this is not python", []),  # Python would not run it either
 ])

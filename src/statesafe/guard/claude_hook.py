@@ -111,19 +111,29 @@ class _Classifier:
         return found
 
     def tree(self, root: str, name: str | None) -> tuple[list[tuple[str, FileClass]], bool]:
-        """Policy files under root (matching find's -name when given), and whether the walk was cut short."""
+        """Policy files under root (matching find's -name when given), and whether the walk was cut short.
+
+        Names are matched as they stand, without resolving links: removing or moving a
+        folder takes its links, not what they point to. The policies asked are the
+        cwd's and the folder's own.
+        """
         import fnmatch
 
+        policies = [self.policy]
+        local = load_policy(root)
+        if local != self.policy:
+            policies.append(local)
         found, seen = [], 0
         for directory, dirnames, filenames in os.walk(root):
             for entry in filenames + [d for d in dirnames if os.path.islink(os.path.join(directory, d))]:
                 seen += 1
                 if seen > TREE_LIMIT:
                     return found, True
-                if name is not None and not fnmatch.fnmatch(entry, name):
+                if (name is not None and not fnmatch.fnmatch(entry, name)) or not any(
+                        policy.may_match_name(entry) for policy in policies):
                     continue
                 path = os.path.join(directory, entry)
-                file_class = self(path)
+                file_class = next(filter(None, (policy.classify_name(path) for policy in policies)), None)
                 if file_class is not None:
                     found.append((path, file_class))
         return found, False
@@ -140,8 +150,7 @@ def decide(payload: object, *, apply: bool = False) -> Decision:
     try:
         return _decide(payload, apply)
     except BadPayload as exc:
-        return Decision(True, f"statesafe: refused: the hook could not read this tool call ({exc}), so it "
-                              "cannot tell whether it writes a policy file.")
+        return _unreadable(str(exc))
     except Exception as exc:  # noqa: BLE001 - a crash must not become an allow
         return _after_crash(payload, f"internal error: {type(exc).__name__}: {exc}")
 
@@ -151,13 +160,16 @@ def decide_raw(raw: bytes, *, apply: bool = False) -> Decision:
     try:
         payload = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        return decide(BadPayload(f"stdin is not JSON: {exc}"))
+        return _unreadable(f"stdin is not JSON: {exc}")
     return decide(payload, apply=apply)
 
 
+def _unreadable(problem: str) -> Decision:
+    return Decision(True, f"statesafe: refused: the hook could not read this tool call ({problem}), so it "
+                          "cannot tell whether it writes a policy file.")
+
+
 def _decide(payload: object, apply: bool) -> Decision:
-    if isinstance(payload, BadPayload):
-        raise payload
     if not isinstance(payload, dict):
         raise BadPayload(f"expected a JSON object, got {type(payload).__name__}")
     if payload.get("hook_event_name", "PreToolUse") != "PreToolUse":
@@ -195,7 +207,7 @@ def _decide(payload: object, apply: bool) -> Decision:
 
 
 def _bash(command: str, cwd: str) -> Decision:
-    from statesafe.guard.shell import APPEND, ShellSyntaxError, effects
+    from statesafe.guard.shell import ShellSyntaxError, effects
 
     try:
         found = effects(command, cwd)
@@ -203,9 +215,16 @@ def _bash(command: str, cwd: str) -> Decision:
         return _after_crash({"tool_name": "Bash", "tool_input": {"command": command}, "cwd": cwd},
                             f"the command could not be parsed ({exc})")
     try:
-        classify = _Classifier(cwd)
+        return _judge_effects(found, cwd)
     except ConfigError as exc:
         return _broken_policy(exc, [effect.path for effect in found], cwd)
+
+
+def _judge_effects(found: list, cwd: str) -> Decision:
+    """Refuse every effect on a policy file but an append to a log."""
+    from statesafe.guard.shell import APPEND
+
+    classify = _Classifier(cwd)
     reasons, notes = [], []
     for effect in found:
         if effect.tree:
