@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from statesafe.auditor import files, runner
 from statesafe.cli import main
-from statesafe.policy import default_policy
+from statesafe.policy import default_policy, load_policy
 
 REPO = Path(__file__).resolve().parents[1]
 LEGACY = REPO / "examples" / "legacy-skill"
@@ -166,6 +166,40 @@ def test_prefilter_agrees_with_a_full_parse(here):
     assert b"threads_daily_tracker" not in (tree / "scripts/storage.py").read_bytes()
 
 
+def rule_cases() -> list:
+    from statesafe.auditor.engine import RULES
+
+    return [pytest.param(case, id=f"{code}-{kind}-{n}")
+            for code, rule in sorted(RULES.items())
+            for kind, cases in (("valid", rule.VALID), ("invalid", rule.INVALID))
+            for n, case in enumerate(cases)
+            if not case.strict and not code.startswith("FS9")]  # FS9xx: see the test below
+
+
+@pytest.mark.parametrize("case", rule_cases())
+def test_prefilter_agrees_on_every_rule_case(here, case):
+    """Each case's tree, cut down by the prefilter, gives what parsing all of it gives."""
+    for rel, text in {case.path: case.code, **case.files}.items():
+        path = here / "tree" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    policy = default_policy()
+    fast = runner.audit(["tree"], policy, use_cache=False)
+    assert fast.findings == runner.audit(["tree"], policy, use_cache=False, prefilter=False).findings
+
+
+def test_unanalyzable_files_are_reported_when_they_could_matter(here):
+    """FS9xx means: a file that needed analysis did not get it. A broken file that names no policy
+    file and is not imported alongside one cannot hold a finding, so it is not parsed at all."""
+    write(here, "tree/broken_tracker.py", 'TRACKER = "threads_daily_tracker.json"\ndef save(path:\n')
+    write(here, "tree/broken_other.py", "def f(:\n")
+    (here / "tree/latin.py").write_bytes(b"# style_guide.md\nname = 'caf\xe9'\n")
+    found = runner.audit(["tree"], default_policy(), use_cache=False).findings
+    assert sorted((f.path, f.code) for f in found) == [("tree/broken_tracker.py", "FS901"),
+                                                       ("tree/latin.py", "FS902")]
+    assert found[0].line == 2
+
+
 def test_pool_gives_the_same_answer(here, monkeypatch):
     legacy_tree(here)
     policy = default_policy()
@@ -232,6 +266,7 @@ def test_exit_codes(here):
     assert audit("missing.py").exit_code == 2
     assert audit("--format", "xml").exit_code == 2
     write(here, "statesafe.toml", "destructive = 'not a list'\n")
+    load_policy.cache_clear()  # policies are cached per directory for a process's life
     broken = audit("clean.py")
     assert broken.exit_code == 2
     assert broken.stderr.startswith("statesafe: error: ") and "statesafe.toml" in broken.stderr

@@ -96,7 +96,7 @@ def sarif(findings, **kwargs) -> dict:
 
 def test_sarif_validates_against_the_oasis_schema():
     lines = {"skill/save.py": ["", "", "    with open(TRACKER, 'w') as f:"]}
-    document = sarif([finding(), finding(path="/abs/elsewhere.py", line=1, column=0, code="FS801",
+    document = sarif([finding(), finding(path="/abs/elsewhere.py", line=1, column=0, code="FS701",
                                          name="unused-suppression", message="unused")],
                      lines=lambda p: lines.get(p, []))
     jsonschema.Draft4Validator(SCHEMA).validate(document)

@@ -13,7 +13,7 @@ from statesafe.auditor.types import Finding
 from statesafe.cli import main
 from statesafe.errors import ConfigError
 
-KNOWN = frozenset({"FS101", "FS102", "FS801"})
+KNOWN = frozenset({"FS101", "FS102", "FS701"})
 
 
 def src(text: str) -> bytes:
@@ -73,8 +73,8 @@ def test_apply_silences_matching_code_and_reports_unused():
     assert errors == []
     codes = sorted((f.line, f.code) for f in kept)
     # line 2's FS101 stays (its comment names FS102, which silenced nothing); line 5's comment is unused
-    assert codes == [(2, "FS101"), (2, "FS801"), (5, "FS801")]
-    unused = [f for f in kept if f.code == "FS801"]
+    assert codes == [(2, "FS101"), (2, "FS701"), (5, "FS701")]
+    unused = [f for f in kept if f.code == "FS701"]
     assert unused[0].message == "suppression of FS102 silences nothing on this line; remove it"
     assert unused[0].column == source.decode().splitlines()[1].index("#")
 
@@ -82,7 +82,7 @@ def test_apply_silences_matching_code_and_reports_unused():
 def test_apply_leaves_other_files_alone():
     kept, _ = suppress.apply([hit(1, path="other.py")], {"s.py": src("open(A, 'w')  # statesafe: ignore[FS101]\n")},
                              KNOWN)
-    assert sorted((f.path, f.code) for f in kept) == [("other.py", "FS101"), ("s.py", "FS801")]
+    assert sorted((f.path, f.code) for f in kept) == [("other.py", "FS101"), ("s.py", "FS701")]
 
 
 # --- baseline ------------------------------------------------------------------------------------

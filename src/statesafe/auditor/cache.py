@@ -35,6 +35,8 @@ from statesafe.policy import Policy
 DIR_NAME = ".statesafe_cache"
 ENV_DIR = "STATESAFE_CACHE_DIR"
 RACY_NS = 2_000_000_000
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 _MARKER = re.compile(rb"statesafe:\s*ignore|noqa\s*:[^\n]*\bFS\d", re.I)
 
 
@@ -73,6 +75,7 @@ def key(policy: Policy, strict: bool) -> str:
 def _write_atomic(path: str, data: bytes) -> None:
     fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
     try:
+        os.chmod(temp, 0o666 & ~_UMASK)  # as open() would make it, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(temp, path)

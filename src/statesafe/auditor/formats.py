@@ -124,6 +124,9 @@ class Sarif(Formatter):
     NAME = "sarif"
 
     def render(self, findings):
+        from statesafe.auditor.suppress import UnusedSuppression
+
+        unused_code = UnusedSuppression.CODE
         rules = rule_classes()
         codes = sorted(rules)
         descriptors = []
@@ -135,7 +138,7 @@ class Sarif(Formatter):
                 "shortDescription": {"text": _clip(rule.summary())},
                 "fullDescription": {"text": _clip(doc)},
                 "help": {"text": doc, "markdown": doc},
-                "defaultConfiguration": {"level": "warning" if code.startswith("FS8") else "error"},
+                "defaultConfiguration": {"level": "warning" if code == unused_code else "error"},
                 "properties": {"tags": ["statesafe", f"FS{code[2]}xx"]},
             })
         results = []

@@ -47,7 +47,7 @@ class UnusedSuppression(Rule):
     No automatic fix: remove the comment by hand.
     """
 
-    CODE = "FS801"
+    CODE = "FS701"
     NAME = "unused-suppression"
     MESSAGE = "suppression of {code} silences nothing on this line; remove it"
 
