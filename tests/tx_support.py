@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
+import statesafe
 from statesafe import names
 from statesafe.transactions import is_journal_name
 
@@ -55,3 +57,48 @@ def journals(root: Path) -> list[Path]:
 def write_generation(tx, root: Path, gen: int, files=FILES, pad: int = 0) -> None:
     for name in files:
         tx.write(root / name, payload(gen, name, pad))
+
+
+#: The os calls that change the filesystem or make a change durable: each is a step a kill can precede.
+STEPS = ("open", "write", "fsync", "replace", "link", "unlink")
+
+
+def fresh(root: Path) -> Path:
+    """``root`` with FILES at generation 1."""
+    (root / "sub").mkdir(parents=True)
+    with statesafe.transaction() as tx:
+        write_generation(tx, root, 1)
+    return root
+
+
+def commit_dying(root: Path, gen: int, when) -> bool:
+    """Commit ``gen`` in a forked child SIGKILLed just before the first filesystem call (one of
+    STEPS) for which ``when(name, args)`` is true; False if the commit finished first."""
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            for name in STEPS:
+                real = getattr(os, name)
+
+                def dying(*args, _real=real, _name=name, **kwargs):
+                    if when(_name, args):
+                        os.kill(os.getpid(), signal.SIGKILL)
+                    return _real(*args, **kwargs)
+
+                setattr(os, name, dying)
+            with statesafe.transaction() as tx:
+                write_generation(tx, root, gen)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFSIGNALED(status)
+
+
+def committed(root: Path) -> bool:
+    """Whether a primary journal in state "commit" is on disk: the transaction must roll forward."""
+    return any(json.loads(p.read_text()).get("state") == "commit" for p in journals(root))
+
+
+def before_installing(name: str, args: tuple) -> bool:
+    """Kill point: the first rename of a temp onto a member (the commit point has passed)."""
+    return name == "replace" and os.path.basename(args[1]) in {os.path.basename(f) for f in FILES}

@@ -1,0 +1,137 @@
+"""SIGKILL during a 3-file transaction: afterwards every file is from one generation.
+
+Two ways of killing: a forked child killed at each filesystem call of one commit in turn
+(every step, deterministically), and a child process running transactions in a loop,
+killed at random moments (>= 20 kills here, >= 200 in the slow tier). The state is then
+settled by ``statesafe recover`` or by the next ``statesafe.write`` of one member.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import statesafe
+from fs_support import child_env
+from tx_support import (FILES, commit_dying, committed, fresh, journals, leftovers, one_generation, payload,
+                        write_generation)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def commit_dying_at(root: Path, step: int) -> bool:
+    """Commit generation 2, SIGKILLed just before the ``step``-th filesystem call."""
+    calls = itertools.count(1)
+    return commit_dying(root, 2, lambda name, args: next(calls) == step)
+
+
+def settle_by_writing(root: Path) -> int:
+    """Write one member as the next writer would; it must settle the transaction first."""
+    statesafe.write(root / "style_guide.md", payload(99, "style_guide.md"))
+    assert json.loads((root / "style_guide.md").read_text())["gen"] == 99  # not overwritten by a roll-forward
+    # nothing pending; a pointer whose primary was never written may stay until recover or the
+    # next write in its own folder removes it
+    assert not any("members" in journal.read_text() for journal in journals(root))
+    return one_generation(root, [f for f in FILES if f != "style_guide.md"])
+
+
+def test_a_kill_at_every_step_of_a_commit_leaves_one_generation(home):
+    outcomes = {}
+    step = 0
+    while True:
+        step += 1
+        root = fresh(home / f"step{step}")
+        if not commit_dying_at(root, step):
+            assert one_generation(root) == 2 and leftovers(root) == []
+            break
+        forward = committed(root)
+        if step % 2:
+            report = statesafe.recover(root)
+            gen = one_generation(root)
+            assert leftovers(root) == [], report.lines()
+        else:
+            gen = settle_by_writing(root)
+            statesafe.recover(root)
+            assert leftovers(root) == []
+        assert gen == (2 if forward else gen), f"killed at step {step}: committed, yet rolled back"
+        outcomes[step] = gen
+    # the commit point splits the steps: before it, the old generation; from it on, the new one
+    gens = list(outcomes.values())
+    assert gens == sorted(gens) and gens[0] == 1 and gens[-1] == 2, outcomes
+    print(f"{step - 1} kill points; the first rolled forward: {min(k for k, g in outcomes.items() if g == 2)}")
+    assert step > 30  # every backup, temp, journal, rename and fsync of three files was a step
+
+
+CHILD = textwrap.dedent("""
+    import json, sys
+    import statesafe, statesafe.transactions
+    files, gen, pad = sys.argv[2:], int(sys.argv[1]), "x" * 20000
+    print("ready", flush=True)
+    while True:
+        gen += 1
+        with statesafe.transaction() as tx:
+            for name in files:
+                tx.write(name, json.dumps({"gen": gen, "file": name, "pad": pad}) + "\\n")
+        print(gen, flush=True)  # acknowledged: the block has exited
+""")
+
+
+def crash_loop(root: Path, kills: int, seed: int) -> dict[str, int]:
+    """Run the looping child ``kills`` times, SIGKILLing it at a random moment; check each time."""
+    rng = random.Random(seed)
+    (root / "sub").mkdir()
+    acked, stats = 0, {"roll-forward": 0, "by-write": 0, "acknowledged": 0}
+    for kill in range(kills):
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(acked), *FILES], cwd=root, env=child_env(),
+                                 stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline() == "ready\n"
+        time.sleep(rng.uniform(0, 0.06))
+        child.send_signal(signal.SIGKILL)
+        out, _ = child.communicate()
+        acks = [int(line) for line in out.split()]
+        acked = max([acked, *acks])
+        stats["acknowledged"] += len(acks)
+        stats["roll-forward"] += committed(root)
+        if kill % 4 == 3 and acked:
+            stats["by-write"] += 1
+            gen = settle_by_writing(root)
+            statesafe.recover(root)
+            if gen is not None:  # put the written member back in step with the others
+                with statesafe.transaction() as tx:
+                    write_generation(tx, root, gen, ["style_guide.md"])
+        else:
+            statesafe.recover(root)
+            gen = one_generation(root)
+        assert leftovers(root) == []
+        if gen is not None:  # None: killed before the very first commit landed
+            assert acked <= gen <= acked + 1, f"kill {kill}: generation {gen}, last acknowledged {acked}"
+        else:
+            assert acked == 0
+        acked = max(acked, gen or 0)
+    return stats
+
+
+def test_random_kills_of_a_transaction_loop(home):
+    stats = crash_loop(home, kills=20, seed=20)
+    print(stats)
+    assert stats["acknowledged"] > 20  # the child got real work done between kills
+
+
+@pytest.mark.slow
+def test_random_kills_of_a_transaction_loop_many_times(home):
+    stats = crash_loop(home, kills=200, seed=200)
+    print(stats)
+    assert stats["roll-forward"] > 0  # some kills landed after a commit point, before its end
