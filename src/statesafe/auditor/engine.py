@@ -1,0 +1,441 @@
+"""The auditor's analysis: a per-file phase and a cross-module phase.
+
+    summarize(path, source, policy) -> ModuleSummary   # one libcst parse, one metadata wrapper, one walk
+    resolve(summaries, policy, strict=False) -> list[Finding]
+
+``summarize`` never raises on bad input: a file that cannot be analyzed yields
+a summary carrying an FS9xx finding. Its result is picklable and holds no
+libcst nodes, so the runner can cache it by content hash and compute it in a
+process pool. ``resolve`` follows paths through constants, imports, argparse
+defaults and visible call sites across the summaries, and reports each raw
+write with the call site (``via``) that makes it reach a policy file.
+
+For the runner's prefilter: ``might_matter`` and ``select_relevant`` (below).
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import posixpath
+import re
+import tokenize
+from collections.abc import Mapping, Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper
+
+from statesafe.auditor import manifest
+from statesafe.auditor.extract import Extractor
+from statesafe.auditor.resolve import Resolver, display, is_resolved, sink_texts
+from statesafe.auditor.rules import RULES
+from statesafe.auditor.summary import ModuleSummary, Sink
+from statesafe.auditor.types import Finding
+from statesafe.names import BACKUP_MARK
+from statesafe.policy import FileClass, Policy
+
+__all__ = ["RULES", "ModuleSummary", "might_matter", "resolve", "select_relevant", "summarize"]
+
+#: (file class, action) -> the rules reporting it; built from the rules' own declarations
+DISPATCH: dict[tuple[FileClass, str], list] = {}
+for _rule in RULES.values():
+    for _cls in _rule.FILE_CLASSES:
+        for _action in _rule.ACTIONS:
+            DISPATCH.setdefault((_cls, _action), []).append(_rule)
+
+#: actions that change a file without statesafe (FS801 reports them when unresolved)
+RAW_ACTIONS = frozenset({"write", "append", "append-chunked", "touch", "rename-onto", "copy-onto", "delete",
+                         "truncate", "shell-write", "shell-append", "shell-copy-onto", "shell-move-onto",
+                         "shell-move-away", "shell-delete", "shell-touch"})
+#: actions that rewrite a file as a whole, counted by the multi-file rule (FS501)
+REWRITE_ACTIONS = frozenset({"write", "rename-onto", "copy-onto", "statesafe-write", "truncate"})
+#: which fix applies to which class: statesafe.append only to logs; statesafe.write never to logs,
+#: nor to compiled files (it checks their metadata, so moving a write there changes behaviour)
+FIXABLE = {FileClass.DESTRUCTIVE: "statesafe.write(", FileClass.COMPANION: "statesafe.write(",
+           FileClass.LOG: "statesafe.append("}
+
+
+_TOO_DEEP = re.compile(r"too many nested|too many levels|too complex|recursion", re.I)
+
+
+def reported(file_class: FileClass, action: str) -> bool:
+    return bool(DISPATCH.get((file_class, action)))
+
+
+# --- the per-file phase ---------------------------------------------------------------------
+
+def summarize(path: str, source: bytes, policy: Policy) -> ModuleSummary:
+    """Everything the cross-module phase needs from one ``.py`` file or ``SKILL.md``."""
+    if manifest.is_manifest(path):
+        return manifest.summarize(path, source, policy, reported)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        text = source.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        return _unanalyzable(path, "FS902", _reason(exc), _error_line(source, exc))
+    # CPython's parser first: it refuses deep nesting with an exception, where libcst's native
+    # parser would overflow the C stack and kill the process. It also words syntax errors better.
+    python_error = None
+    try:
+        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (RecursionError, MemoryError):
+        return _unanalyzable(path, "FS903", "too deep", 1)
+    except SyntaxError as exc:
+        if _TOO_DEEP.search(exc.msg or ""):
+            return _unanalyzable(path, "FS903", exc.msg, exc.lineno or 1)
+        python_error = exc  # maybe only newer syntax than this interpreter's: libcst decides
+    except ValueError as exc:  # null bytes
+        return _unanalyzable(path, "FS901", str(exc), 1)
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        if python_error is not None:
+            return _unanalyzable(path, "FS901", f"{python_error.msg} (line {python_error.lineno})",
+                                 python_error.lineno or 1)
+        return _unanalyzable(path, "FS901", f"{exc.message} (line {exc.raw_line})", exc.raw_line)
+    except RecursionError:
+        return _unanalyzable(path, "FS903", "too deep", 1)
+    extractor = Extractor(path)
+    try:
+        MetadataWrapper(module, unsafe_skip_copy=True).visit(extractor)
+    except RecursionError:
+        return _unanalyzable(path, "FS903", "too deep", 1)
+    summary = extractor.result
+    summary.module = ".".join(p for p in re.sub(r"(/__init__)?\.py$", "", path).split("/") if p not in ("", ".", ".."))
+    return summary
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"{exc.encoding} cannot decode byte {exc.object[exc.start]:#04x} at offset {exc.start}"
+    return str(exc)
+
+
+def _error_line(source: bytes, exc: Exception) -> int:
+    if isinstance(exc, UnicodeDecodeError):
+        return source.count(b"\n", 0, exc.start) + 1
+    return 1
+
+
+def _unanalyzable(path: str, code: str, reason: str, line: int) -> ModuleSummary:
+    rule = RULES[code]
+    finding = Finding(path, max(line, 1), 0, max(line, 1), 0, code, rule.NAME, rule.message(api=reason))
+    return ModuleSummary(path=path, kind="skipped", findings=[finding])
+
+
+# --- the prefilter ---------------------------------------------------------------------------
+
+def policy_tokens(policy: Policy) -> tuple[bytes, ...] | None:
+    """Byte strings one of which every source naming a policy file contains; None: no such set."""
+    tokens = []
+    for patterns in (policy.destructive, policy.logs, policy.companion, policy.compiled):
+        for pattern in patterns:
+            name = pattern.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+            literal = max(re.split(r"[*?\[\]]", name), key=len)
+            if len(literal) < 3:
+                return None
+            tokens.append(literal.encode())
+    return tuple(dict.fromkeys(tokens))
+
+
+def might_matter(source: bytes, policy: Policy, path: str = "") -> bool:
+    """False only if the file names no policy file: nothing in it can resolve to one by itself.
+
+    Contract: a file for which this is False can still matter as a *helper*
+    (``def save(path): open(path, "w")`` called with the tracker from another
+    file), or by importing a constant from a file that names one. The runner
+    must therefore summarize ``select_relevant(...)``, not just the files this
+    accepts. Names spelled in pieces (``"threads_daily" + "_tracker.json"``)
+    are not seen by the prefilter; the engine would resolve them.
+    """
+    if manifest.is_manifest(path):
+        return True
+    tokens = policy_tokens(policy)
+    return tokens is None or any(token in source for token in tokens)
+
+
+_IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([\w., \t]*)|import[ \t]+([\w., \t]+))",
+                     re.M)
+
+
+def imported_names(source: bytes) -> set[str]:
+    """Dotted names a source may import (a superset: a byte-level scan, relative names keep their dots)."""
+    found = set()
+    for match in _IMPORT.finditer(source):
+        base, names, plain = (g.decode("ascii", "replace") if g else "" for g in match.groups())
+        if plain:
+            found.update(n.split(" as ")[0].strip() for n in plain.split(",") if n.strip())
+        else:
+            found.add(base)
+            for name in names.split(","):
+                name = name.split(" as ")[0].strip()
+                if name:
+                    found.add(base + name if base.endswith(".") else f"{base}.{name}")
+    return found
+
+
+def select_relevant(sources: Mapping[str, bytes], policy: Policy) -> set[str]:
+    """The paths the runner must summarize for a sound audit of ``sources`` (path -> bytes).
+
+    Starting from the files ``might_matter`` accepts, it adds, until nothing
+    changes, the modules of the tree they import (helpers they pass policy
+    paths to) and the files that import them (users of their constants).
+    Import matching is by name and deliberately generous.
+    """
+    selected = {p for p, data in sources.items() if might_matter(data, policy, p)}
+    if not selected:
+        return selected
+    by_suffix: dict[str, set[str]] = {}
+    for p in sources:
+        parts = [x for x in re.sub(r"(/__init__)?\.py$", "", p).split("/") if x not in ("", ".", "..")]
+        for i in range(len(parts)):
+            by_suffix.setdefault(".".join(parts[i:]), set()).add(p)
+    imports_cache: dict[str, set[str]] = {}
+
+    def imports(p: str) -> set[str]:
+        if p not in imports_cache:
+            imports_cache[p] = imported_names(sources[p])
+        return imports_cache[p]
+
+    def targets(p: str) -> set[str]:
+        out = set()
+        for dotted in imports(p):
+            level = len(dotted) - len(dotted.lstrip("."))
+            name = dotted[level:]
+            if level:
+                base = posixpath.dirname(p)
+                for _ in range(level - 1):
+                    base = posixpath.dirname(base)
+                stem = posixpath.join(base, *name.split(".")) if name else base
+                for candidate in (stem + ".py", posixpath.join(stem, "__init__.py"),
+                                  posixpath.dirname(stem) + ".py"):
+                    if candidate in sources:
+                        out.add(candidate)
+            else:
+                parts = name.split(".")
+                for i in range(len(parts), 0, -1):
+                    out |= by_suffix.get(".".join(parts[:i]), set())
+        return out
+
+    frontier = set(selected)
+    while frontier:
+        found: set[str] = set()
+        stems = {}
+        for p in frontier:
+            found |= targets(p)
+            stem = re.sub(r"(/__init__)?\.py$", "", p).rsplit("/", 1)[-1]
+            stems[stem.encode()] = p
+        for q, data in sources.items():
+            if q in selected or q in found or not q.endswith(".py"):
+                continue
+            if any(stem in data for stem in stems) and targets(q) & frontier:
+                found.add(q)
+        frontier = found - selected
+        selected |= frontier
+    return selected
+
+
+# --- the cross-module phase --------------------------------------------------------------------
+
+def resolve(summaries: Sequence[ModuleSummary], policy: Policy, *, strict: bool = False) -> list[Finding]:
+    """Findings for the audited tree: direct ones (FS6xx, FS9xx) and every write that reaches a policy file."""
+    resolver = Resolver(summaries, policy)
+    findings: set[Finding] = set()
+    for summary in summaries:
+        findings.update(summary.findings)
+    multi = _MultiFile(resolver)
+    for mod in resolver.modules:
+        for fq, func in mod.functions.items():
+            for sink in func.sinks:
+                findings.update(_sink_findings(resolver, mod, fq, func, sink, strict))
+            finding = multi.finding(mod, func)
+            if finding:
+                findings.add(finding)
+    return sorted(findings)
+
+
+def _finding(mod: ModuleSummary, position: tuple, rule, *, fix=None, via=None, **fields) -> Finding:
+    line, column, end_line, end_column = position
+    return Finding(mod.path, line, column, end_line, end_column, rule.CODE, rule.NAME, rule.message(**fields),
+                   target=fields.get("target"), file_class=fields.get("file_class"), fix=fix, via=via)
+
+
+def _sink_findings(resolver: Resolver, mod, fq, func, sink: Sink, strict: bool):
+    reported_codes: set[str] = set()
+    unresolved = None
+    classified = False
+    for action, text, via in sink_texts(resolver, mod, fq, sink):
+        file_class = resolver.classify(text)
+        if file_class is None:
+            if unresolved is None and not is_resolved(text) and action in RAW_ACTIONS and action != "rename-away":
+                unresolved = text
+            continue
+        classified = True
+        target = display(text)
+        for rule in DISPATCH.get((file_class, action), ()):
+            if rule.CODE in reported_codes:
+                continue
+            if action == "rename-onto" and _backed_up(resolver, mod, fq, func, sink, text):
+                continue
+            reported_codes.add(rule.CODE)
+            fix = sink.fix if sink.fix and sink.fix.startswith(FIXABLE.get(file_class, "\0")) else None
+            api = sink.api if sink.action != "shell" else f"{sink.api}: {action.removeprefix('shell-')}"
+            yield _finding(mod, sink.position, rule, api=api, target=target, file_class=file_class.value,
+                           fix=fix, via=via)
+        if (file_class is FileClass.COMPILED and sink.data is not None and "FS403" not in reported_codes
+                and action in ("statesafe-write", "tx-write", "write")):
+            missing = _missing_fields(resolver, mod, fq, sink, text)
+            if missing:
+                reported_codes.add("FS403")
+                yield _finding(mod, sink.position, RULES["FS403"], target=target, missing=", ".join(missing),
+                               file_class=file_class.value, via=via)
+    if strict and not classified and unresolved is not None:
+        yield _finding(mod, sink.position, RULES["FS801"], api=sink.api, target=display(unresolved))
+
+
+def _backed_up(resolver: Resolver, mod, fq, func, sink: Sink, text: str) -> bool:
+    """Whether an unconditional copy to a ``.bak-`` sibling of the target runs before this rename."""
+    def same_target(value, texts_of) -> bool:
+        return value == sink.target or text in {t for t, _ in texts_of(value)}
+
+    for other in func.sinks:
+        if (other.action == "copy-onto" and other.order < sink.order and resolver.always(other.conditional, mod)
+                and _is_backup_name(resolver.texts(other.target, mod, fq, None))
+                and same_target(other.other, lambda v: resolver.texts(v, mod, fq, None))):
+            return True
+    for call in func.calls:
+        if call.order >= sink.order or not resolver.always(call.conditional, mod):
+            continue
+        for name in call.callees:
+            for gmod, g, bound in resolver.callees(name, mod, call.method):
+                for param in _backup_params(resolver, gmod, g):
+                    value = resolver.argument(call, g, param, bound)
+                    if value is not None and same_target(value, lambda v: resolver.texts(v, mod, fq, None)):
+                        return True
+    return False
+
+
+def _is_backup_name(texts) -> bool:
+    return any(BACKUP_MARK in t.rstrip("/").rsplit("/", 1)[-1] for t, _ in texts)
+
+
+def _backup_params(resolver: Resolver, gmod, g) -> list[str]:
+    """Parameters a helper always copies to a ``.bak-`` sibling (``def backup(path): shutil.copy2(path, ...)``)."""
+    env = _symbolic_env(g)
+    return [other.other[2] for other in g.sinks
+            if other.action == "copy-onto" and other.other and other.other[0] == "param"
+            and other.other[1] == g.qualname and resolver.always(other.conditional, gmod)
+            and _is_backup_name(resolver.texts(other.target, gmod, g.qualname, env))]
+
+
+def _symbolic_env(g) -> dict:
+    return {p: ((f"\x01{p}\x01", None),) for p in g.params}
+
+
+def _missing_fields(resolver: Resolver, mod, fq, sink: Sink, text: str) -> list[str] | None:
+    """Required fields the written content visibly lacks; None when the content cannot be seen."""
+    required = resolver.policy.compiled_fields
+    structures = resolver.structures(sink.data, mod, fq, None, 0)
+    if structures:
+        missing_per_candidate = []
+        for value, m, f, e in structures:
+            if value[0] != "dict":
+                return None
+            keys = {k for k, _ in value[1]}
+            if None in keys:
+                return None
+            for k, meta in value[1]:
+                if k == "_meta":
+                    metas = resolver.structures(meta, m, f, e, 0)
+                    if not metas or any(s[0][0] != "dict" or None in {mk for mk, _ in s[0][1]} for s in metas):
+                        return None
+                    keys |= {mk for s in metas for mk, _ in s[0][1]}
+            missing_per_candidate.append([field for field in required if field not in keys])
+        return missing_per_candidate[0] if all(missing_per_candidate) else None
+    if not text.endswith(".md"):
+        return None
+    for content, _ in resolver.texts(sink.data, mod, fq, None):
+        if content.startswith("\x00"):
+            return None
+        if not content.startswith("---"):
+            return list(required)
+        end = content.find("\n---", 3)
+        front = content[3:end] if end != -1 else content
+        missing = [field for field in required if field not in front]
+        if missing and "\x00" not in front:
+            return missing
+    return None
+
+
+class _MultiFile:
+    """FS501: the destructive files a function rewrites, itself or through helpers, outside a transaction."""
+
+    def __init__(self, resolver: Resolver):
+        self.resolver = resolver
+        self.memo: dict = {}
+        self.reports_memo: dict = {}
+
+    def writes(self, mod, g, env, depth: int = 0) -> list[str]:
+        """Destructive texts written (outside a transaction) by calling ``g`` with ``env``."""
+        key = (mod.path, g.qualname, tuple(sorted(env.items())))
+        if key in self.memo:
+            return self.memo[key]
+        self.memo[key] = []
+        found = [t for _, texts in self.sites(mod, g, env, depth) for t in texts]
+        self.memo[key] = found
+        return found
+
+    def sites(self, mod, g, env, depth):
+        resolver = self.resolver
+        out = []
+        for sink in g.sinks:
+            if sink.action in REWRITE_ACTIONS and not sink.in_transaction:
+                out.append((sink.position, self.destructive(resolver.texts(sink.target, mod, g.qualname, env))))
+        if depth < 4:
+            for call in g.calls:
+                if call.in_transaction:
+                    continue
+                texts = []
+                for name in call.callees:
+                    for gmod, callee, bound in resolver.callees(name, mod, call.method):
+                        genv = resolver.bind(call, mod, g.qualname, env, gmod, callee, bound)
+                        texts.extend(self.writes(gmod, callee, genv, depth + 1))
+                out.append((call.position, list(dict.fromkeys(texts)), call))
+        return [(site[0], site[1]) if len(site) == 2 else (site[0], site[1], site[2]) for site in out]
+
+    def destructive(self, texts) -> list[str]:
+        return [t for t, _ in texts if self.resolver.classify(t) is FileClass.DESTRUCTIVE]
+
+    def reports(self, mod, g) -> tuple | None:
+        key = (mod.path, g.qualname)
+        if key in self.reports_memo:
+            return self.reports_memo[key]
+        self.reports_memo[key] = None
+        sites = sorted(self.sites(mod, g, _symbolic_env(g), 0), key=lambda s: s[0])
+        seen: list[str] = []
+        second_at = None
+        for site in sites:
+            for text in site[1]:
+                if text not in seen:
+                    seen.append(text)
+                    if len(seen) == 2:
+                        second_at = site[0]
+        result = None
+        if len(seen) >= 2:
+            covered_by_callee = any(
+                len(site) == 3 and set(seen) <= set(site[1]) and any(
+                    self.reports(gmod, callee) for name in site[2].callees
+                    for gmod, callee, _ in self.resolver.callees(name, mod, site[2].method))
+                for site in sites)
+            if not covered_by_callee:
+                result = (seen[0], seen[1], second_at)
+        self.reports_memo[key] = result
+        return result
+
+    def finding(self, mod, g) -> Finding | None:
+        result = self.reports(mod, g)
+        if result is None:
+            return None
+        first, second, position = result
+        return _finding(mod, position, RULES["FS501"], first=display(first), target=display(second),
+                        file_class=FileClass.DESTRUCTIVE.value)

@@ -1,0 +1,717 @@
+"""The per-file walk: one libcst visitor that turns a module into a ModuleSummary.
+
+It records every operation on a path (raw writes, renames, copies, deletes,
+shell commands, statesafe calls), every call that may reach a function of the
+audited tree, and what each name may hold, as symbolic values (summary.py).
+Scope is a stack of frames, so a nested ``def`` never resets its parent's state.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+
+import libcst as cst
+from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource
+
+from statesafe.auditor import fix as fixes
+from statesafe.auditor.summary import UNKNOWN, Call, FunctionSummary, ModuleSummary, Sink, Value
+
+OPEN_FUNCS = {"builtins.open", "io.open", "codecs.open", "_io.open", "os.fdopen"}
+RENAME_FUNCS = {"os.rename", "os.replace", "os.renames", "shutil.move"}
+COPY_FUNCS = {"shutil.copy", "shutil.copy2", "shutil.copyfile", "os.link", "os.symlink"}
+DELETE_FUNCS = {"os.remove", "os.unlink"}
+SHELL_FUNCS = {"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
+               "subprocess.Popen", "subprocess.getoutput", "subprocess.getstatusoutput", "os.system",
+               "os.popen"}
+DUMP_FUNCS = {"json.dump", "pickle.dump", "yaml.dump", "yaml.safe_dump", "marshal.dump"}
+SAME_PATH_FUNCS = {"builtins.str", "os.fspath", "os.path.abspath", "os.path.realpath", "os.path.normpath",
+                   "os.path.expanduser", "os.path.expandvars", "pathlib.Path", "pathlib.PurePath",
+                   "pathlib.PosixPath", "pathlib.PurePosixPath", "builtins.bytes", "os.fsencode",
+                   "os.fsdecode"}
+PATH_CLASSES = {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "pathlib.PurePosixPath"}
+EXISTS_FUNCS = {"os.path.exists", "os.path.isfile", "os.path.lexists"}
+EXISTS_METHODS = {"exists", "is_file"}
+SAME_PATH_METHODS = {"resolve", "absolute", "expanduser", "as_posix"}
+ENV_FUNCS = {"os.environ.get", "os.getenv"}
+ARGS_NAMES = {"args", "opts", "options", "ns", "namespace", "arguments", "cli_args", "parsed", "params"}
+WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC"}
+#: calls whose arguments are never paths we follow (keeps summaries small)
+_STDLIB = frozenset(sys.stdlib_module_names)
+
+
+class _Frame:
+    __slots__ = ("kind", "qualname", "summary", "env", "conditions", "order", "transactions", "handles",
+                 "cls")
+
+    def __init__(self, kind: str, qualname: str, summary: FunctionSummary | None, cls: str | None):
+        self.kind = kind  # "module" | "function" | "class"
+        self.qualname = qualname
+        self.summary = summary
+        self.env: dict[str, Value] = {}
+        self.conditions: list[tuple] = []  # one entry per enclosing condition
+        self.order = 0
+        self.transactions: list[str | None] = []  # names bound by `with statesafe.transaction() as tx`
+        self.handles: dict[str, int] = {}  # file-handle name -> index of its open() sink
+        self.cls = cls  # enclosing class qualname, for methods
+
+
+def _string(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        if isinstance(value, bytes):
+            return value.decode("latin-1")
+        return value
+    return None
+
+
+class Extractor(cst.CSTVisitor):
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        module = FunctionSummary("<module>")
+        self.result = ModuleSummary(path=path, functions={"<module>": module})
+        self.frames = [_Frame("module", "<module>", module, None)]
+        self.imports: list[str] = []
+        self.classes: list[str] = []
+        self.fix_hints: dict[int, str] = {}  # id(call node) -> the fix, from fix.match_statement
+        self.opens: dict[int, int] = {}  # id(open call node) -> index of its sink in the frame
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    @property
+    def frame(self) -> _Frame:
+        return self.frames[-1]
+
+    def qnames(self, node: cst.CSTNode) -> set:
+        return self.get_metadata(QualifiedNameProvider, node, set())
+
+    def qualified(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in self.qnames(node)}
+
+    def position(self, node: cst.CSTNode) -> tuple:
+        r = self.get_metadata(PositionProvider, node)
+        return (r.start.line, r.start.column, r.end.line, r.end.column)
+
+    def conditions(self) -> tuple:
+        return tuple(c for c in self.frame.conditions if c is not None)
+
+    def add_sink(self, node: cst.CSTNode, action: str, api: str, target: Value, **extra) -> int:
+        frame = self.frame
+        sink = Sink(action=action, api=api, target=target, position=self.position(node), order=frame.order,
+                    conditional=self.conditions(), in_transaction=bool(frame.transactions),
+                    fix=self.fix_hints.get(id(node)), **extra)
+        frame.summary.sinks.append(sink)
+        return len(frame.summary.sinks) - 1
+
+    # --- values ----------------------------------------------------------------------------
+
+    def lookup(self, name: str, node: cst.CSTNode) -> Value:
+        for frame in reversed(self.frames):
+            if frame.kind == "class" and frame is not self.frame:
+                continue  # class bodies are not visible from methods
+            if name in frame.env:
+                if frame.kind == "module" and self.frame.kind != "module":
+                    break  # a global read inside a function: its final value, resolved later
+                return frame.env[name]
+        for q in self.qnames(node):
+            if q.source is QualifiedNameSource.IMPORT:
+                return ("imp", q.name)
+        if name == "__file__":
+            return UNKNOWN
+        return ("name", name) if self.frame.kind != "module" else UNKNOWN
+
+    def value(self, node: cst.BaseExpression | None, depth: int = 0) -> Value:
+        """What ``node`` may evaluate to, as a symbolic path value."""
+        if node is None or depth > 40:
+            return UNKNOWN
+        text = _string(node)
+        if text is not None:
+            return ("lit", text)
+        d = depth + 1
+        if isinstance(node, cst.Name):
+            return self.lookup(node.value, node)
+        if isinstance(node, cst.FormattedString):
+            parts = []
+            for part in node.parts:
+                if isinstance(part, cst.FormattedStringText):
+                    parts.append(("lit", part.value))
+                elif isinstance(part, cst.FormattedStringExpression) and part.format_spec is None:
+                    parts.append(self.value(part.expression, d))
+                else:
+                    parts.append(UNKNOWN)
+            return ("cat", tuple(parts))
+        if isinstance(node, cst.BinaryOperation):
+            if isinstance(node.operator, cst.Divide):
+                return ("join", (self.value(node.left, d), self.value(node.right, d)))
+            if isinstance(node.operator, cst.Add):
+                return ("cat", (self.value(node.left, d), self.value(node.right, d)))
+            return UNKNOWN
+        if isinstance(node, cst.Attribute):
+            return self.attribute_value(node, d)
+        if isinstance(node, cst.Call):
+            return self.call_value(node, d)
+        if isinstance(node, cst.IfExp):
+            return ("alts", (self.value(node.body, d), self.value(node.orelse, d)))
+        if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+            return ("alts", (self.value(node.left, d), self.value(node.right, d)))
+        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+            return ("seq", tuple(self.value(e.value, d) for e in node.elements if isinstance(e, cst.Element)))
+        if isinstance(node, cst.Dict):
+            items = []
+            for e in node.elements:
+                if isinstance(e, cst.DictElement):
+                    items.append((_string(e.key), self.value(e.value, d)))
+                else:
+                    items.append((None, UNKNOWN))
+            return ("dict", tuple(items))
+        if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+            index = node.slice[0].slice
+            if isinstance(index, cst.Index):
+                key = _string(index.value)
+                if key is None and isinstance(index.value, cst.Integer):
+                    key = int(index.value.value, 0)
+                if key is not None:
+                    return ("item", self.value(node.value, d), key)
+            return UNKNOWN
+        if isinstance(node, (cst.Integer, cst.Float)):
+            return ("const", node.value)
+        return UNKNOWN
+
+    def attribute_value(self, node: cst.Attribute, d: int) -> Value:
+        attr = node.attr.value
+        receiver = node.value
+        if attr == "parent":
+            return ("parent", self.value(receiver, d))
+        if isinstance(receiver, cst.Name):
+            if receiver.value == "self" and self.method_class():
+                return ("attr", self.method_class(), attr)
+            held = self.lookup(receiver.value, receiver)
+            if held == ("argns",) or (receiver.value in ARGS_NAMES and held[0] in ("param", "name", "unk")):
+                return ("arg", attr)
+        for q in self.qnames(node):
+            if q.source is QualifiedNameSource.IMPORT:
+                return ("imp", q.name)
+        return UNKNOWN
+
+    def method_class(self) -> str | None:
+        return self.frame.cls
+
+    def call_value(self, node: cst.Call, d: int) -> Value:
+        names = self.qualified(node.func)
+        args = [a for a in node.args if not a.star and a.keyword is None]
+        if names & SAME_PATH_FUNCS:
+            if len(args) == 1:
+                return self.value(args[0].value, d)
+            if names & PATH_CLASSES and args:
+                return ("join", tuple(self.value(a.value, d) for a in args))
+            return ("cwd",) if names & PATH_CLASSES else UNKNOWN
+        if "os.path.join" in names:
+            return ("join", tuple(self.value(a.value, d) for a in args)) if args else UNKNOWN
+        if "os.path.dirname" in names and args:
+            return ("parent", self.value(args[0].value, d))
+        if names & ENV_FUNCS and len(args) == 2:
+            return self.value(args[1].value, d)
+        if "builtins.vars" in names:
+            return ("argns",)
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            attr = func.attr.value
+            receiver = func.value
+            if attr in SAME_PATH_METHODS and not args:
+                return self.value(receiver, d)
+            if attr == "with_name" and len(args) == 1:
+                return ("with_name", self.value(receiver, d), self.value(args[0].value, d))
+            if attr == "with_suffix" and len(args) == 1:
+                return ("with_suffix", self.value(receiver, d), self.value(args[0].value, d))
+            if attr == "joinpath" and args:
+                return ("join", (self.value(receiver, d), *(self.value(a.value, d) for a in args)))
+            if attr in ("parse_args", "parse_known_args"):
+                return ("argns",)
+            if attr in ("home", "cwd") and names & {f"{c}.{attr}" for c in PATH_CLASSES}:
+                return ("cwd",)
+            if attr == "format" and _string(receiver) is not None:
+                return self.format_value(_string(receiver), [self.value(a.value, d) for a in args])
+            if attr == "get" and len(args) == 2:  # dict.get(key, default)
+                key = _string(args[0].value)
+                base = self.value(receiver, d)
+                if key is not None:
+                    return ("alts", (("item", base, key), self.value(args[1].value, d)))
+                return self.value(args[1].value, d)
+        tree = self.tree_callees(node)
+        if tree:
+            return ("call", tree, *self.call_args(node, d))
+        return UNKNOWN
+
+    @staticmethod
+    def format_value(template: str, args: list[Value]) -> Value:
+        parts: list[Value] = []
+        rest = template
+        index = 0
+        while "{" in rest:
+            before, _, after = rest.partition("{")
+            field, sep, rest = after.partition("}")
+            if not sep or (field and not field.isdigit()):
+                return UNKNOWN
+            parts.append(("lit", before))
+            position = int(field) if field else index
+            index += 1
+            parts.append(args[position] if position < len(args) else UNKNOWN)
+        parts.append(("lit", rest))
+        return ("cat", tuple(parts))
+
+    def call_args(self, node: cst.Call, d: int = 0) -> tuple[tuple, tuple]:
+        positional = []
+        keywords = []
+        for a in node.args:
+            if a.star:
+                positional.append(("star",))
+            elif a.keyword is not None:
+                keywords.append((a.keyword.value, self.value(a.value, d)))
+            else:
+                positional.append(self.value(a.value, d))
+        return tuple(positional), tuple(keywords)
+
+    def tree_callees(self, node: cst.Call) -> tuple[str, ...]:
+        """Names under which the callee may be a function (or class) of the audited tree."""
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+            cls = self.method_class()
+            return (f"{cls}.{func.attr.value}",) if cls else ()
+        found = []
+        for q in self.qnames(func):
+            if q.source is QualifiedNameSource.BUILTIN:
+                continue
+            if q.source is QualifiedNameSource.IMPORT and q.name.split(".")[0] in _STDLIB:
+                continue
+            if q.source is QualifiedNameSource.LOCAL and "<locals>" in q.name:
+                owner, _, local = q.name.rpartition(".<locals>.")
+                if "." in local:
+                    continue  # an attribute of a local variable: not a function we know
+            found.append(q.name)
+        return tuple(sorted(found))
+
+    def arg(self, node: cst.Call, index: int | None, *keywords: str) -> cst.BaseExpression | None:
+        for a in node.args:
+            if a.keyword is not None and a.keyword.value in keywords:
+                return a.value
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        if index is not None and index < len(positional):
+            return positional[index].value
+        return None
+
+    # --- scopes ----------------------------------------------------------------------------
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        qualname = self.child_name(node.name.value)
+        self.classes.append(qualname)
+        frame = _Frame("class", qualname, self.frame.summary, qualname)
+        frame.conditions = list(self.frame.conditions)
+        frame.transactions = list(self.frame.transactions)
+        self.frames.append(frame)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        frame = self.frames.pop()
+        for name, value in frame.env.items():
+            self.result.self_attrs.setdefault((frame.qualname, name), []).append((value, "<module>"))
+
+    def child_name(self, name: str) -> str:
+        frame = self.frame
+        if frame.kind == "module":
+            return name
+        if frame.kind == "class":
+            return f"{frame.qualname}.{name}"
+        return f"{frame.qualname}.<locals>.{name}"
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        qualname = self.child_name(node.name.value)
+        params = node.params
+        all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                all_params.append(star)
+        summary = FunctionSummary(qualname, params=tuple(p.name.value for p in all_params))
+        for p in all_params:
+            if p.default is not None:
+                summary.defaults[p.name.value] = self.value(p.default)
+        self.result.functions[qualname] = summary
+        cls = self.frame.qualname if self.frame.kind == "class" else None
+        frame = _Frame("function", qualname, summary, cls)
+        for p in all_params:
+            frame.env[p.name.value] = ("param", qualname, p.name.value)
+        # the body only: decorators, defaults and annotations ran in the enclosing frame
+        self.frames.append(frame)
+        node.body.visit(self)
+        self.frames.pop()
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    # --- statements ------------------------------------------------------------------------
+
+    def visit_SimpleStatementLine(self, node) -> None:
+        self.frame.order += 1
+
+    def visit_If(self, node: cst.If) -> None:
+        self.frame.order += 1
+        self.frame.conditions.append(self.condition(node.test))
+
+    def leave_If(self, node: cst.If) -> None:
+        self.frame.conditions.pop()
+
+    def condition(self, test: cst.BaseExpression) -> tuple | None:
+        """None for a test that does not make the block conditional (the target exists)."""
+        if isinstance(test, cst.Call):
+            names = self.qualified(test.func)
+            if names & EXISTS_FUNCS:
+                return None
+            if isinstance(test.func, cst.Attribute) and test.func.attr.value in EXISTS_METHODS and not test.args:
+                return None
+        negated = False
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test, negated = test.expression, True
+        held = self.value(test)
+        if held[0] == "arg":
+            return ("flag", held[1], negated)
+        return ("opaque",)
+
+    def _enter_loop(self, node) -> None:
+        self.frame.order += 1
+        self.frame.conditions.append(("opaque",))
+
+    def _leave_loop(self, node) -> None:
+        self.frame.conditions.pop()
+
+    visit_While = _enter_loop
+    leave_While = _leave_loop
+    visit_Match = _enter_loop
+    leave_Match = _leave_loop
+    visit_ExceptHandler = _enter_loop
+    leave_ExceptHandler = _leave_loop
+
+    def visit_For(self, node: cst.For) -> None:
+        self._enter_loop(node)
+        if isinstance(node.target, cst.Name):
+            self.assign(node.target, ("each", self.value(node.iter)))
+
+    leave_For = _leave_loop
+
+    def visit_Try(self, node) -> None:
+        self.frame.order += 1
+
+    def visit_With(self, node: cst.With) -> None:
+        self.frame.order += 1
+        match = fixes.match_statement(node)
+        if match:
+            self.fix_hints[id(match.sink)] = match.description
+        for item in node.items:
+            call = item.item
+            if isinstance(call, cst.Call) and "statesafe.transaction" in self.qualified(call.func):
+                name = item.asname.name.value if item.asname and isinstance(item.asname.name, cst.Name) else None
+                self.frame.transactions.append(name)
+
+    def leave_With(self, node: cst.With) -> None:
+        for item in node.items:
+            call = item.item
+            if isinstance(call, cst.Call) and "statesafe.transaction" in self.qualified(call.func):
+                self.frame.transactions.pop()
+
+    def leave_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname and isinstance(node.asname.name, cst.Name):
+            self.bind_handle(node.asname.name.value, node.item)
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        match = fixes.match_statement(node)
+        if match:
+            self.fix_hints[id(match.sink)] = match.description
+
+    def bind_handle(self, name: str, value: cst.BaseExpression) -> None:
+        index = self.opens.get(id(value)) if isinstance(value, cst.Call) else None
+        if index is not None:
+            self.frame.handles[name] = index
+        else:
+            self.frame.handles.pop(name, None)
+
+    def leave_Return(self, node: cst.Return) -> None:
+        if node.value is not None and self.frame.kind == "function":
+            self.frame.summary.returns.append(self.value(node.value))
+
+    def leave_Assign(self, node: cst.Assign) -> None:
+        value = self.value(node.value)
+        for target in node.targets:
+            self.assign(target.target, value, node.value)
+
+    def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self.assign(node.target, self.value(node.value), node.value)
+
+    def leave_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Name):
+            old = self.lookup(node.target.value, node.target)
+            new = self.value(node.value)
+            if isinstance(node.operator, cst.AddAssign):
+                self.assign(node.target, ("cat", (old, new)))
+            elif isinstance(node.operator, cst.DivideAssign):
+                self.assign(node.target, ("join", (old, new)))
+            else:
+                self.assign(node.target, UNKNOWN)
+
+    def assign(self, target: cst.BaseExpression, value: Value, source: cst.BaseExpression | None = None) -> None:
+        frame = self.frame
+        if isinstance(target, cst.Name):
+            name = target.value
+            if frame.conditions and any(c is not None for c in frame.conditions) and name in frame.env:
+                old = frame.env[name]
+                value = old if old == value else ("alts", (old, value))
+            frame.env[name] = value
+            if source is not None:
+                self.bind_handle(name, source)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elements = [e.value for e in target.elements]
+            if value[0] == "seq" and len(value[1]) == len(elements):
+                for element, item in zip(elements, value[1]):
+                    self.assign(element, item)
+            else:
+                for element in elements:
+                    self.assign(element, UNKNOWN)
+        elif (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+              and target.value.value == "self" and self.method_class()):
+            key = (self.method_class(), target.attr.value)
+            self.result.self_attrs.setdefault(key, []).append((value, frame.qualname))
+
+    # --- imports ---------------------------------------------------------------------------
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            self.imports.append(cst.helpers.get_full_name_for_node(alias.name) or "")
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = cst.helpers.get_full_name_for_node(node.module) if node.module else ""
+        base = "." * len(node.relative) + (module or "")
+        self.imports.append(base)
+        if not isinstance(node.names, cst.ImportStar):
+            for alias in node.names:
+                name = alias.name.value
+                self.imports.append(f"{base}.{name}" if not base.endswith(".") else f"{base}{name}")
+                bound = alias.asname.name.value if alias.asname else name
+                dotted = f"{base}.{name}" if not base.endswith(".") else f"{base}{name}"
+                self.frame.env[bound] = ("imp", dotted)
+
+    # --- calls: the sinks ------------------------------------------------------------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        names = self.qualified(node.func)
+        if names:
+            if self.call_sink(node, names):
+                return
+        func = node.func
+        if isinstance(func, cst.Attribute) and self.method_sink(node, func):
+            return
+        if isinstance(func, cst.Attribute) and func.attr.value in ("add_argument", "set_defaults"):
+            self.argparse(node, func.attr.value)
+            return
+        callees = self.tree_callees(node)
+        if callees:
+            args, kwargs = self.call_args(node)
+            is_method = isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
+                and func.value.value == "self"
+            self.frame.summary.calls.append(Call(
+                callees=callees, args=args, kwargs=kwargs, position=self.position(node),
+                order=self.frame.order, conditional=self.conditions(),
+                in_transaction=bool(self.frame.transactions), method=is_method))
+
+    def call_sink(self, node: cst.Call, names: set[str]) -> bool:
+        if names & OPEN_FUNCS:
+            if "os.fdopen" in names:
+                return True
+            target = self.arg(node, 0, "file", "filename")
+            mode = self.arg(node, 1, "mode")
+            text = "r" if mode is None else _string(mode)
+            action = _mode_action(text)
+            if action:
+                api = f"open(..., {text!r})"
+                self.opens[id(node)] = self.add_sink(node, action, api, self.value(target))
+            return True
+        if "os.open" in names:
+            flags = self.flags(self.arg(node, 1, "flags"))
+            if flags is not None:
+                action = "append" if "O_APPEND" in flags and "O_TRUNC" not in flags else (
+                    "write" if flags & WRITE_FLAGS else None)
+                if action:
+                    self.add_sink(node, action, "os.open(" + "|".join(sorted(flags)) + ")",
+                                  self.value(self.arg(node, 0, "path")))
+            return True
+        if names & RENAME_FUNCS:
+            api = sorted(names & RENAME_FUNCS)[0]
+            src, dst = self.value(self.arg(node, 0, "src")), self.value(self.arg(node, 1, "dst"))
+            self.add_sink(node, "rename-onto", api, dst, other=src)
+            self.add_sink(node, "rename-away", api, src, other=dst)
+            return True
+        if names & COPY_FUNCS:
+            api = sorted(names & COPY_FUNCS)[0]
+            src, dst = self.value(self.arg(node, 0, "src")), self.value(self.arg(node, 1, "dst"))
+            self.add_sink(node, "copy-onto", api, dst, other=src)
+            return True
+        if names & DELETE_FUNCS:
+            self.add_sink(node, "delete", sorted(names & DELETE_FUNCS)[0], self.value(self.arg(node, 0, "path")))
+            return True
+        if "os.truncate" in names:
+            self.add_sink(node, "truncate", "os.truncate", self.value(self.arg(node, 0, "path")))
+            return True
+        if names & {"fileinput.input", "fileinput.FileInput"}:
+            inplace = self.arg(node, None, "inplace")
+            if isinstance(inplace, cst.Name) and inplace.value == "True":
+                files = self.value(self.arg(node, 0, "files"))
+                self.add_sink(node, "write", "fileinput.input(inplace=True)", ("each", files))
+            return True
+        if names & SHELL_FUNCS:
+            self.add_sink(node, "shell", sorted(names & SHELL_FUNCS)[0], self.value(self.arg(node, 0, "args", "cmd",
+                                                                                               "command")))
+            return True
+        if names & DUMP_FUNCS:
+            handle = self.arg(node, 1, "fp", "stream", "file")
+            self.mark_handle(handle, "dump")
+            return True
+        if "statesafe.write" in names or "statesafe.append" in names:
+            action = "statesafe-write" if "statesafe.write" in names else "statesafe-append"
+            self.add_sink(node, action, action.replace("-", "."), self.value(self.arg(node, 0, "path")),
+                          data=self.value(self.arg(node, 1, "data", "record")))
+            return True
+        return False
+
+    def method_sink(self, node: cst.Call, func: cst.Attribute) -> bool:
+        attr = func.attr.value
+        receiver = func.value
+        if isinstance(receiver, (cst.Name, cst.Attribute)):
+            for q in self.qnames(receiver):
+                if q.source is QualifiedNameSource.IMPORT and q.name.split(".")[0] in _STDLIB:
+                    return False  # a module function (os.replace), not a path method
+            if isinstance(receiver, cst.Name) and receiver.value in self.frame.transactions and attr == "write":
+                self.add_sink(node, "tx-write", "tx.write", self.value(self.arg(node, 0, "path")),
+                              data=self.value(self.arg(node, 1, "data")))
+                return True
+            if isinstance(receiver, cst.Name) and receiver.value in self.frame.handles and attr in (
+                    "write", "writelines"):
+                self.mark_handle(receiver, "write", self.arg(node, 0))
+                return True
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        if attr in ("write_text", "write_bytes"):
+            self.add_sink(node, "write", f"Path.{attr}", self.value(receiver),
+                          data=self.value(self.arg(node, 0, "data")))
+        elif attr == "touch":
+            self.add_sink(node, "touch", "Path.touch", self.value(receiver))
+        elif attr == "unlink" and not positional:
+            self.add_sink(node, "delete", "Path.unlink", self.value(receiver))
+        elif attr in ("rename", "replace") and len(positional) == 1 and len(node.args) == 1:
+            src, dst = self.value(receiver), self.value(positional[0].value)
+            self.add_sink(node, "rename-onto", f"Path.{attr}", dst, other=src)
+            self.add_sink(node, "rename-away", f"Path.{attr}", src, other=dst)
+        elif attr in ("hardlink_to", "symlink_to") and len(positional) == 1:
+            self.add_sink(node, "copy-onto", f"Path.{attr}", self.value(receiver),
+                          other=self.value(positional[0].value))
+        elif attr == "open" and not isinstance(receiver, cst.Name) or (
+                attr == "open" and isinstance(receiver, cst.Name) and receiver.value not in ("os", "io")):
+            mode = self.arg(node, 0, "mode")
+            text = "r" if mode is None else _string(mode)
+            action = _mode_action(text)
+            if action:
+                self.opens[id(node)] = self.add_sink(node, action, f"Path.open({text!r})",
+                                                           self.value(receiver))
+        else:
+            return False
+        return True
+
+    def mark_handle(self, handle: cst.BaseExpression | None, how: str, written=None) -> None:
+        """json.dump / .write into a handle opened for append: is the record one whole line?"""
+        if isinstance(handle, cst.Call):
+            index = self.opens.get(id(handle))
+        elif isinstance(handle, cst.Name):
+            index = self.frame.handles.get(handle.value)
+        else:
+            return
+        if index is None:
+            return
+        sinks = self.frame.summary.sinks
+        sink = sinks[index]
+        if sink.action != "append":
+            return
+        chunked = how == "dump" or (written is not None and not _one_line(written))
+        if chunked:
+            sinks[index] = replace(sink, action="append-chunked")
+
+    def flags(self, node: cst.BaseExpression | None) -> set[str] | None:
+        if node is None:
+            return None
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            left, right = self.flags(node.left), self.flags(node.right)
+            return None if left is None or right is None else left | right
+        if isinstance(node, (cst.Attribute, cst.Name)):
+            name = node.attr.value if isinstance(node, cst.Attribute) else node.value
+            return {name} if name.startswith("O_") else None
+        return None
+
+    def argparse(self, node: cst.Call, kind: str) -> None:
+        entries = self.result.argparse
+        if kind == "set_defaults":
+            for a in node.args:
+                if a.keyword is not None:
+                    entries.setdefault(a.keyword.value, []).append((self.value(a.value), self.frame.qualname))
+            return
+        names = [_string(a.value) for a in node.args if a.keyword is None and not a.star]
+        names = [n for n in names if n]
+        dest_node = self.arg(node, None, "dest")
+        dest = _string(dest_node) if dest_node is not None else None
+        if dest is None:
+            longs = [n for n in names if n.startswith("--")]
+            dest = (longs[0] if longs else names[0] if names else "").lstrip("-").replace("-", "_")
+        if not dest:
+            return
+        default = self.arg(node, None, "default")
+        action = _string(self.arg(node, None, "action")) if self.arg(node, None, "action") is not None else None
+        if default is not None:
+            value = self.value(default)
+            if isinstance(default, cst.Name) and default.value in ("True", "False", "None"):
+                value = ("const", default.value == "True")
+        elif action == "store_true":
+            value = ("const", False)
+        elif action == "store_false":
+            value = ("const", True)
+        else:
+            value = ("const", None)
+        entries.setdefault(dest, []).append((value, self.frame.qualname))
+
+    # --- the end ---------------------------------------------------------------------------
+
+    def leave_Module(self, node: cst.Module) -> None:
+        self.result.globals = dict(self.frames[0].env)
+        self.result.imports = tuple(dict.fromkeys(self.imports))
+        self.result.classes = tuple(self.classes)
+
+
+def _mode_action(mode: str | None) -> str | None:
+    """'append' or 'write' for a mode that writes, None for a read (or a mode we cannot see)."""
+    if mode is None:
+        return None
+    if "a" in mode:
+        return "append"
+    if any(c in mode for c in "wx+"):
+        return "write"
+    return None
+
+
+def _one_line(node: cst.BaseExpression) -> bool:
+    """Whether a .write() argument is visibly one record ending in a newline (or cannot be told)."""
+    text = _string(node)
+    if text is not None:
+        return text.endswith("\n")
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        return _one_line(node.right)
+    if isinstance(node, cst.FormattedString):
+        last = node.parts[-1] if node.parts else None
+        return isinstance(last, cst.FormattedStringText) and last.value.endswith("\\n")
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in ("dumps",):
+        return False  # json.dumps(record) alone: no newline, the record runs into the next one
+    return True

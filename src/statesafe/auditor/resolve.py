@@ -1,0 +1,353 @@
+"""The cross-module phase: resolve symbolic path values and report what reaches a policy file.
+
+A value resolves to candidate texts, each with the call site ("path:line")
+that supplied it when it came through a parameter. Unknown parts of a text are
+``\\x00`` (so ``…/threads_daily_tracker.json`` still classifies by its name),
+a parameter kept symbolic is ``\\x01name\\x01`` (never a policy file).
+Classification goes through ``Policy.classify_name`` only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import posixpath
+from collections import defaultdict
+from collections.abc import Sequence
+
+from statesafe.auditor import shell
+from statesafe.auditor.summary import Call, FunctionSummary, ModuleSummary, Sink, Value
+from statesafe.auditor.types import Finding
+from statesafe.names import BACKUP_MARK
+from statesafe.policy import FileClass, Policy
+
+UNKNOWN_TEXT = "\x00"
+MAX_TEXTS = 24  # candidates kept per value: enough for real scripts, bounded for generated ones
+MAX_DEPTH = 12
+
+Texts = tuple  # tuple[tuple[str, str | None], ...]: (text, via)
+_UNKNOWN: Texts = ((UNKNOWN_TEXT, None),)
+
+
+def display(text: str) -> str:
+    return text.replace(UNKNOWN_TEXT, "…")
+
+
+def _module_parts(path: str) -> list[str]:
+    stem = path[:-3] if path.endswith(".py") else path
+    parts = [p for p in stem.split("/") if p not in ("", ".", "..")]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return parts
+
+
+def _join(texts: list[str]) -> str:
+    out = ""
+    for text in texts:
+        if not text or text == ".":
+            continue
+        if text.startswith("/") or not out:
+            out = text
+        else:
+            out = out.rstrip("/") + "/" + text
+    return out or "."
+
+
+def _parent(text: str) -> str:
+    text = text.rstrip("/")
+    if "/" not in text:
+        return UNKNOWN_TEXT if UNKNOWN_TEXT in text else "."
+    return text.rsplit("/", 1)[0] or "/"
+
+
+def _with_suffix(text: str, suffix: str) -> str:
+    head, _, last = text.rpartition("/")
+    stem = last.rsplit(".", 1)[0] if "." in last[1:] else last
+    return (head + "/" if head else "") + stem + suffix
+
+
+def is_resolved(text: str) -> bool:
+    last = text.rstrip("/").rsplit("/", 1)[-1]
+    return bool(last) and UNKNOWN_TEXT not in last and "\x01" not in last
+
+
+class Resolver:
+    def __init__(self, summaries: Sequence[ModuleSummary], policy: Policy):
+        self.policy = policy
+        self.modules = [s for s in summaries if s.kind == "python"]
+        self.by_path = {s.path: s for s in self.modules}
+        self.by_suffix: dict[str, list[ModuleSummary]] = defaultdict(list)
+        for s in self.modules:
+            parts = _module_parts(s.path)
+            for i in range(len(parts)):
+                self.by_suffix[".".join(parts[i:])].append(s)
+        self.argparse: dict[str, list[tuple[ModuleSummary, Value, str]]] = defaultdict(list)
+        for s in self.modules:
+            for dest, entries in s.argparse.items():
+                self.argparse[dest].extend((s, value, func) for value, func in entries)
+        self._memo: dict = {}
+        self._active: set = set()
+        self._callers: dict | None = None
+        self._module_cache: dict = {}
+
+    # --- modules and functions ------------------------------------------------------------
+
+    def find_module(self, dotted: str, importer: ModuleSummary) -> ModuleSummary | None:
+        key = (dotted, importer.path)
+        if key in self._module_cache:
+            return self._module_cache[key]
+        found = None
+        if dotted.startswith("."):
+            level = len(dotted) - len(dotted.lstrip("."))
+            rest = dotted[level:]
+            base = posixpath.dirname(importer.path)
+            for _ in range(level - 1):
+                base = posixpath.dirname(base)
+            stem = posixpath.join(base, *rest.split(".")) if rest else base
+            found = self.by_path.get(stem + ".py") or self.by_path.get(posixpath.join(stem, "__init__.py"))
+        else:
+            candidates = self.by_suffix.get(dotted, [])
+            if candidates:
+                here = importer.path.split("/")
+                found = max(candidates, key=lambda s: (_common(here, s.path.split("/")), -len(s.path)))
+        self._module_cache[key] = found
+        return found
+
+    def split_import(self, dotted: str, importer: ModuleSummary) -> tuple[ModuleSummary | None, list[str]]:
+        """The module of the tree a dotted name lives in, and the attribute chain after it."""
+        level = len(dotted) - len(dotted.lstrip("."))
+        parts = dotted[level:].split(".") if dotted[level:] else []
+        for i in range(len(parts), -1, -1):
+            if i == 0 and not level:
+                break
+            module = self.find_module("." * level + ".".join(parts[:i]), importer)
+            if module is not None:
+                return module, parts[i:]
+        return None, parts
+
+    def callees(self, name: str, mod: ModuleSummary, method: bool):
+        """(module, function, first parameter bound) for a callee name seen in ``mod``."""
+        target, qual = mod, name
+        if name not in mod.functions and name not in mod.classes:
+            target, chain = self.split_import(name, mod)
+            if target is None or not chain or target is mod:
+                return []
+            qual = ".".join(chain)
+        if qual in target.functions:
+            return [(target, target.functions[qual], method)]
+        if qual in target.classes and f"{qual}.__init__" in target.functions:
+            return [(target, target.functions[f"{qual}.__init__"], True)]
+        return []
+
+    @property
+    def callers(self) -> dict:
+        if self._callers is None:
+            callers: dict = defaultdict(list)
+            for mod in self.modules:
+                for fq, func in mod.functions.items():
+                    for call in func.calls:
+                        for name in call.callees:
+                            for gmod, g, bound in self.callees(name, mod, call.method):
+                                callers[(gmod.path, g.qualname)].append((mod, fq, call, bound))
+            self._callers = callers
+        return self._callers
+
+    @staticmethod
+    def argument(call: Call, g: FunctionSummary, param: str, bound: bool) -> Value | None:
+        params = g.params[1:] if bound else g.params
+        for name, value in call.kwargs:
+            if name == param:
+                return value
+        if param in params:
+            index = params.index(param)
+            if index < len(call.args) and all(a != ("star",) for a in call.args[:index + 1]):
+                return call.args[index]
+        return None
+
+    def bind(self, call: Call, caller: ModuleSummary, cq: str, env, gmod, g, bound) -> dict:
+        bound_env = {}
+        for param in g.params:
+            value = self.argument(call, g, param, bound)
+            if value is not None:
+                bound_env[param] = self.texts(value, caller, cq, env)
+            elif param in g.defaults:
+                bound_env[param] = self.texts(g.defaults[param], gmod, "<module>", None)
+            else:
+                bound_env[param] = _UNKNOWN
+        return bound_env
+
+    # --- values -----------------------------------------------------------------------------
+
+    def texts(self, v: Value, mod: ModuleSummary, func: str, env: dict | None, depth: int = 0) -> Texts:
+        """Candidate texts of value ``v`` seen in ``func`` of ``mod`` (``env``: bound parameters)."""
+        kind = v[0]
+        if kind == "lit":
+            return ((v[1], None),)
+        if kind in ("unk", "argns", "const", "cwd", "seq", "dict", "star"):
+            return _UNKNOWN
+        env_key = None if env is None else tuple(sorted(env.items()))
+        key = (v, mod.path, func, env_key)
+        cached = self._memo.get(key)
+        if cached is not None:
+            return cached
+        if key in self._active or depth > MAX_DEPTH:
+            return _UNKNOWN
+        self._active.add(key)
+        try:
+            result = self._texts(v, mod, func, env, depth + 1)
+        finally:
+            self._active.discard(key)
+        result = tuple(dict.fromkeys(result))[:MAX_TEXTS] or _UNKNOWN
+        self._memo[key] = result
+        return result
+
+    def _texts(self, v: Value, mod: ModuleSummary, func: str, env, depth: int) -> list:
+        kind = v[0]
+        if kind == "alts":
+            return [t for item in v[1] for t in self.texts(item, mod, func, env, depth)]
+        if kind in ("join", "cat"):
+            parts = [self.texts(item, mod, func, env, depth) for item in v[1]]
+            out = []
+            for combo in itertools.islice(itertools.product(*parts), MAX_TEXTS):
+                texts = [t for t, _ in combo]
+                via = next((w for _, w in combo if w), None)
+                out.append((_join(texts) if kind == "join" else "".join(texts), via))
+            return out
+        if kind == "parent":
+            return [(_parent(t), w) for t, w in self.texts(v[1], mod, func, env, depth)]
+        if kind in ("with_name", "with_suffix"):
+            out = []
+            for (t, w), (n, w2) in itertools.islice(itertools.product(
+                    self.texts(v[1], mod, func, env, depth), self.texts(v[2], mod, func, env, depth)), MAX_TEXTS):
+                out.append(((_join([_parent(t), n]) if kind == "with_name" else _with_suffix(t, n)), w or w2))
+            return out
+        if kind == "name":
+            value = mod.globals.get(v[1])
+            return list(self.texts(value, mod, "<module>", None, depth)) if value else list(_UNKNOWN)
+        if kind == "imp":
+            target, chain = self.split_import(v[1], mod)
+            if target is not None and len(chain) == 1 and chain[0] in target.globals:
+                return list(self.texts(target.globals[chain[0]], target, "<module>", None, depth))
+            return list(_UNKNOWN)
+        if kind == "param":
+            return self._param(v[1], v[2], mod, func, env, depth)
+        if kind == "arg":
+            entries = [(mod, value, f) for value, f in mod.argparse.get(v[1], ())] or self.argparse.get(v[1], [])
+            return [t for m, value, f in entries for t in self.texts(value, m, f, None, depth)] or list(_UNKNOWN)
+        if kind == "attr":
+            entries = mod.self_attrs.get((v[1], v[2]), ())
+            return [t for value, f in entries for t in self.texts(value, mod, f, None, depth)] or list(_UNKNOWN)
+        if kind == "call":
+            _, names, args, kwargs = v
+            call = Call(names, args, kwargs, (0, 0, 0, 0), 0)
+            out = []
+            for name in names:
+                for gmod, g, bound in self.callees(name, mod, False):
+                    genv = self.bind(call, mod, func, env, gmod, g, bound)
+                    for ret in g.returns:
+                        out.extend(self.texts(ret, gmod, g.qualname, genv, depth))
+            return out or list(_UNKNOWN)
+        if kind == "each":
+            return [t for s, m, f, e in self.structures(v[1], mod, func, env, depth) if s[0] == "seq"
+                    for item in s[1] for t in self.texts(item, m, f, e, depth)] or list(_UNKNOWN)
+        if kind == "item":
+            out = []
+            for s, m, f, e in self.structures(v[1], mod, func, env, depth):
+                if s[0] == "dict":
+                    out.extend(t for k, item in s[1] if k == v[2] for t in self.texts(item, m, f, e, depth))
+                elif s[0] == "seq" and isinstance(v[2], int) and -len(s[1]) <= v[2] < len(s[1]):
+                    out.extend(self.texts(s[1][v[2]], m, f, e, depth))
+            return out or list(_UNKNOWN)
+        return list(_UNKNOWN)
+
+    def _param(self, fq: str, name: str, mod, func, env, depth) -> list:
+        if env is not None and fq == func and name in env:
+            return list(env[name])
+        g = mod.functions.get(fq)
+        if g is None:
+            return list(_UNKNOWN)
+        sites = self.callers.get((mod.path, fq), [])
+        out = []
+        use_default = not sites
+        for cmod, cq, call, bound in sites:
+            value = self.argument(call, g, name, bound)
+            if value is None:
+                use_default = True
+                continue
+            site = f"{cmod.path}:{call.position[0]}"
+            out.extend((t, w or site) for t, w in self.texts(value, cmod, cq, None, depth))
+        if use_default and name in g.defaults:
+            out.extend(self.texts(g.defaults[name], mod, "<module>", None, depth))
+        return out or list(_UNKNOWN)
+
+    def structures(self, v: Value, mod, func, env, depth) -> list:
+        """The tuple/list/dict displays a value may be, each with the context it was written in."""
+        kind = v[0]
+        if kind in ("seq", "dict"):
+            return [(v, mod, func, env)]
+        if depth > MAX_DEPTH:
+            return []
+        if kind == "alts":
+            return [s for item in v[1] for s in self.structures(item, mod, func, env, depth + 1)]
+        if kind == "name" and v[1] in mod.globals:
+            return self.structures(mod.globals[v[1]], mod, "<module>", None, depth + 1)
+        if kind == "imp":
+            target, chain = self.split_import(v[1], mod)
+            if target is not None and len(chain) == 1 and chain[0] in target.globals:
+                return self.structures(target.globals[chain[0]], target, "<module>", None, depth + 1)
+        if kind == "attr":
+            return [s for value, f in mod.self_attrs.get((v[1], v[2]), ())
+                    for s in self.structures(value, mod, f, None, depth + 1)]
+        if kind == "item":
+            out = []
+            for s, m, f, e in self.structures(v[1], mod, func, env, depth + 1):
+                if s[0] == "dict":
+                    out.extend(x for k, item in s[1] if k == v[2] for x in self.structures(item, m, f, e, depth + 1))
+            return out
+        return []
+
+    # --- conditions -------------------------------------------------------------------------
+
+    def always(self, conditions: tuple, mod: ModuleSummary) -> bool:
+        """Whether code under these conditions runs on every path (argparse options at their defaults)."""
+        for condition in conditions:
+            if condition[0] != "flag":
+                return False
+            entries = [(value, f) for value, f in mod.argparse.get(condition[1], ())] or [
+                (value, f) for _, value, f in self.argparse.get(condition[1], [])]
+            defaults = {value[1] for value, _ in entries if value[0] == "const"}
+            if len(defaults) != 1 or bool(defaults.pop()) == condition[2]:
+                return False
+        return True
+
+    def classify(self, text: str) -> FileClass | None:
+        if not is_resolved(text):
+            return None
+        return self.policy.classify_name(text)
+
+
+def _common(a: list[str], b: list[str]) -> int:
+    n = 0
+    for x, y in zip(a[:-1], b[:-1]):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def sink_texts(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink) -> list[tuple[str, str, str | None]]:
+    """(action, text, via) for what a sink does; shell commands expand into their operations."""
+    if sink.action != "shell":
+        return [(sink.action, t, w) for t, w in resolver.texts(sink.target, mod, fq, None)]
+    out = []
+    structures = resolver.structures(sink.target, mod, fq, None, 0)
+    seqs = [s for s in structures if s[0][0] == "seq"]
+    if seqs:
+        for s, m, f, e in seqs:
+            words = [resolver.texts(item, m, f, e) for item in s[1]]
+            for combo in itertools.islice(itertools.product(*words), MAX_TEXTS):
+                via = next((w for _, w in combo if w), None)
+                out.extend((op, path, via) for op, path in shell.operations([t for t, _ in combo]))
+    else:
+        for text, via in resolver.texts(sink.target, mod, fq, None):
+            out.extend((op, path, via) for op, path in shell.operations(text))
+    return out

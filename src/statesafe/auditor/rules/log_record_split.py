@@ -1,0 +1,55 @@
+from statesafe.auditor.rule import Invalid, Rule, Valid
+from statesafe.policy import FileClass
+
+
+class LogRecordSplit(Rule):
+    '''
+    ## What it does
+    Checks for records appended to an append-only log in pieces: `json.dump(record, f)` into the
+    log's handle, or `f.write(json.dumps(record))` without the newline in the same write.
+
+    ## Why is this bad?
+    The policy asks for one JSON line per record, written atomically. `json.dump` writes a record
+    in many small chunks and never ends it with a newline, so a concurrent writer or a crash
+    interleaves or truncates records, and the next record runs into this one. One
+    `write(json.dumps(record) + "\\n")` on an append handle, or `statesafe.append`, is one line.
+
+    ## Example
+    ```python
+    with open(LOG, "a") as f:
+        json.dump(record, f)
+        f.write("\\n")
+    ```
+
+    Use instead:
+    ```python
+    statesafe.append(LOG, record)
+    ```
+
+    ## Fix safety
+    The fix replaces the whole `with` block by `statesafe.append(LOG, record)` when the block only
+    dumps the record and writes the newline. It is safe: the same JSON line is appended, written
+    in one piece.
+    '''
+
+    CODE = "FS204"
+    NAME = "log-record-split"
+    MESSAGE = "{api} appends to the log {target} in pieces: write one newline-terminated line"
+    FILE_CLASSES = frozenset({FileClass.LOG})
+    ACTIONS = frozenset({"append-chunked"})
+
+    VALID = [
+        Valid('import json\nwith open("threads_refresh.log", "a") as f:\n    f.write(json.dumps({"a": 1}) + "\\n")\n'),
+        Valid('import json\nwith open("notes.log", "a") as f:\n    json.dump({"a": 1}, f)\n'),
+    ]
+    INVALID = [
+        Invalid(
+            'import json\n\nLOG = "threads_skill_learnings.log"\n\ndef log(record):\n'
+            '    with open(LOG, "a") as f:\n        json.dump(record, f)\n        f.write("\\n")\n',
+            line=6,
+            expected_replacement='import json\nimport statesafe\n\nLOG = "threads_skill_learnings.log"\n\n'
+            'def log(record):\n    statesafe.append(LOG, record)\n',
+        ),
+        Invalid('import json\nwith open("threads_refresh.log", "a") as f:\n    f.write(json.dumps({"a": 1}))\n'
+                '    f.write("\\n")\n', line=2),
+    ]

@@ -1,0 +1,78 @@
+from statesafe.auditor.rule import Invalid, Rule, Valid
+from statesafe.policy import FileClass
+
+
+class RenameOntoDestructiveFile(Rule):
+    '''
+    ## What it does
+    Checks for `os.replace`, `os.rename`, `shutil.move`, `Path.replace` or `Path.rename` onto a
+    destructive-writes file when the same function has not first backed the file up to a
+    `.bak-` sibling on every path.
+
+    ## Why is this bad?
+    A temp file renamed over the target is atomic, but it is only half of the policy: without the
+    backup copy taken first, a bad write (an empty list, a wrong field) replaces the only copy of
+    the data, and FAILSAFE.md's recovery ("list the `.bak-*` copies, let the user pick") has
+    nothing to offer. A backup that only happens behind an option that is off by default does not
+    count; a copy guarded by a check that the file exists does.
+
+    ## Example
+    ```python
+    tmp = TRACKER + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, TRACKER)
+    ```
+
+    Use instead:
+    ```python
+    statesafe.write(TRACKER, data)
+    ```
+
+    ## Fix safety
+    No automatic fix: the hand-rolled sequence around the rename has to go as a whole.
+    '''
+
+    CODE = "FS102"
+    NAME = "rename-onto-destructive-file"
+    MESSAGE = "{api} replaces the destructive file {target} without backing it up first"
+    FILE_CLASSES = frozenset({FileClass.DESTRUCTIVE})
+    ACTIONS = frozenset({"rename-onto"})
+
+    VALID = [
+        Valid(
+            'import json, os, shutil, time\n\n'
+            'def save(path, data):\n'
+            '    if os.path.exists(path):\n'
+            '        shutil.copy2(path, f"{path}.bak-{time.strftime(\'%Y%m%dT%H%M%SZ\', time.gmtime())}")\n'
+            '    tmp = f"{path}.tmp-{os.getpid()}"\n'
+            '    with open(tmp, "w") as f:\n'
+            '        json.dump(data, f)\n'
+            '    os.replace(tmp, path)\n\n'
+            'save("threads_daily_tracker.json", {})\n'
+        ),
+        Valid('import os\nos.replace("threads_daily_tracker.json", "threads_daily_tracker.json.bak-20260101T000000Z")\n'),
+        Valid('import os\nos.replace("out.json.tmp", "out.json")\n'),
+    ]
+    INVALID = [
+        Invalid(
+            'import json, os\n\nTRACKER = "threads_daily_tracker.json"\n'
+            'tmp = TRACKER + ".tmp"\nwith open(tmp, "w") as f:\n    json.dump({}, f)\nos.replace(tmp, TRACKER)\n',
+            line=7,
+        ),
+        Invalid(
+            'import argparse, os, shutil\n\n'
+            'def save(path, text, backup):\n'
+            '    if backup:\n'
+            '        shutil.copy2(path, path + ".bak-x")\n'
+            '    open(path + ".tmp", "w").write(text)\n'
+            '    os.replace(path + ".tmp", path)\n\n'
+            'def main():\n'
+            '    parser = argparse.ArgumentParser()\n'
+            '    parser.add_argument("--backup", action="store_true")\n'
+            '    args = parser.parse_args()\n'
+            '    save("style_guide.md", "x", args.backup)\n',
+            line=7, via="skill/scripts/case.py:13",
+        ),
+        Invalid('from pathlib import Path\nPath("new.md").rename("concept_library.md")\n', line=2),
+    ]
