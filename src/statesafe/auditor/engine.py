@@ -10,17 +10,17 @@ process pool. ``resolve`` follows paths through constants, imports, argparse
 defaults and visible call sites across the summaries, and reports each raw
 write with the call site (``via``) that makes it reach a policy file.
 
-For the runner's prefilter: ``might_matter`` and ``select_relevant`` (below).
+The runner's prefilter (runner.py) decides which files reach ``summarize``; the
+engine resolves targets only from literals of the summaries it is given.
 """
 
 from __future__ import annotations
 
 import ast
 import io
-import posixpath
 import re
 import tokenize
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
@@ -34,7 +34,7 @@ from statesafe.auditor.types import Finding
 from statesafe.names import BACKUP_MARK
 from statesafe.policy import FileClass, Policy
 
-__all__ = ["RULES", "ModuleSummary", "might_matter", "resolve", "select_relevant", "summarize"]
+__all__ = ["RULES", "ModuleSummary", "resolve", "summarize"]
 
 #: (file class, action) -> the rules reporting it; built from the rules' own declarations
 DISPATCH: dict[tuple[FileClass, str], list] = {}
@@ -121,118 +121,6 @@ def _unanalyzable(path: str, code: str, reason: str, line: int) -> ModuleSummary
     rule = RULES[code]
     finding = Finding(path, max(line, 1), 0, max(line, 1), 0, code, rule.NAME, rule.message(api=reason))
     return ModuleSummary(path=path, kind="skipped", findings=[finding])
-
-
-# --- the prefilter ---------------------------------------------------------------------------
-
-def policy_tokens(policy: Policy) -> tuple[bytes, ...] | None:
-    """Byte strings one of which every source naming a policy file contains; None: no such set."""
-    tokens = []
-    for patterns in (policy.destructive, policy.logs, policy.companion, policy.compiled):
-        for pattern in patterns:
-            name = pattern.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-            literal = max(re.split(r"[*?\[\]]", name), key=len)
-            if len(literal) < 3:
-                return None
-            tokens.append(literal.encode())
-    return tuple(dict.fromkeys(tokens))
-
-
-def might_matter(source: bytes, policy: Policy, path: str = "") -> bool:
-    """False only if the file names no policy file: nothing in it can resolve to one by itself.
-
-    Contract: a file for which this is False can still matter as a *helper*
-    (``def save(path): open(path, "w")`` called with the tracker from another
-    file), or by importing a constant from a file that names one. The runner
-    must therefore summarize ``select_relevant(...)``, not just the files this
-    accepts. Names spelled in pieces (``"threads_daily" + "_tracker.json"``)
-    are not seen by the prefilter; the engine would resolve them.
-    """
-    if manifest.is_manifest(path):
-        return True
-    tokens = policy_tokens(policy)
-    return tokens is None or any(token in source for token in tokens)
-
-
-_IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([\w., \t]*)|import[ \t]+([\w., \t]+))",
-                     re.M)
-
-
-def imported_names(source: bytes) -> set[str]:
-    """Dotted names a source may import (a superset: a byte-level scan, relative names keep their dots)."""
-    found = set()
-    for match in _IMPORT.finditer(source):
-        base, names, plain = (g.decode("ascii", "replace") if g else "" for g in match.groups())
-        if plain:
-            found.update(n.split(" as ")[0].strip() for n in plain.split(",") if n.strip())
-        else:
-            found.add(base)
-            for name in names.split(","):
-                name = name.split(" as ")[0].strip()
-                if name:
-                    found.add(base + name if base.endswith(".") else f"{base}.{name}")
-    return found
-
-
-def select_relevant(sources: Mapping[str, bytes], policy: Policy) -> set[str]:
-    """The paths the runner must summarize for a sound audit of ``sources`` (path -> bytes).
-
-    Starting from the files ``might_matter`` accepts, it adds, until nothing
-    changes, the modules of the tree they import (helpers they pass policy
-    paths to) and the files that import them (users of their constants).
-    Import matching is by name and deliberately generous.
-    """
-    selected = {p for p, data in sources.items() if might_matter(data, policy, p)}
-    if not selected:
-        return selected
-    by_suffix: dict[str, set[str]] = {}
-    for p in sources:
-        parts = [x for x in re.sub(r"(/__init__)?\.py$", "", p).split("/") if x not in ("", ".", "..")]
-        for i in range(len(parts)):
-            by_suffix.setdefault(".".join(parts[i:]), set()).add(p)
-    imports_cache: dict[str, set[str]] = {}
-
-    def imports(p: str) -> set[str]:
-        if p not in imports_cache:
-            imports_cache[p] = imported_names(sources[p])
-        return imports_cache[p]
-
-    def targets(p: str) -> set[str]:
-        out = set()
-        for dotted in imports(p):
-            level = len(dotted) - len(dotted.lstrip("."))
-            name = dotted[level:]
-            if level:
-                base = posixpath.dirname(p)
-                for _ in range(level - 1):
-                    base = posixpath.dirname(base)
-                stem = posixpath.join(base, *name.split(".")) if name else base
-                for candidate in (stem + ".py", posixpath.join(stem, "__init__.py"),
-                                  posixpath.dirname(stem) + ".py"):
-                    if candidate in sources:
-                        out.add(candidate)
-            else:
-                parts = name.split(".")
-                for i in range(len(parts), 0, -1):
-                    out |= by_suffix.get(".".join(parts[:i]), set())
-        return out
-
-    frontier = set(selected)
-    while frontier:
-        found: set[str] = set()
-        stems = {}
-        for p in frontier:
-            found |= targets(p)
-            stem = re.sub(r"(/__init__)?\.py$", "", p).rsplit("/", 1)[-1]
-            stems[stem.encode()] = p
-        for q, data in sources.items():
-            if q in selected or q in found or not q.endswith(".py"):
-                continue
-            if any(stem in data for stem in stems) and targets(q) & frontier:
-                found.add(q)
-        frontier = found - selected
-        selected |= frontier
-    return selected
 
 
 # --- the cross-module phase --------------------------------------------------------------------

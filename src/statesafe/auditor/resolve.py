@@ -16,8 +16,6 @@ from collections.abc import Sequence
 
 from statesafe.auditor import shell
 from statesafe.auditor.summary import Call, FunctionSummary, ModuleSummary, Sink, Value
-from statesafe.auditor.types import Finding
-from statesafe.names import BACKUP_MARK
 from statesafe.policy import FileClass, Policy
 
 UNKNOWN_TEXT = "\x00"
