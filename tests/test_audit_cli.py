@@ -204,8 +204,7 @@ def test_pool_gives_the_same_answer(here, monkeypatch):
     legacy_tree(here)
     policy = default_policy()
     serial = runner.audit(["tree"], policy, use_cache=False, jobs=1, prefilter=False)
-    monkeypatch.setattr(runner, "POOL_MIN_FILES", 2)
-    monkeypatch.setattr(runner, "POOL_MIN_BYTES", 1)
+    monkeypatch.setattr(runner, "POOL_MIN_SECONDS", 0)
     pooled = runner.audit(["tree"], policy, use_cache=False, jobs=2, prefilter=False)
     assert pooled.findings == serial.findings
     assert pooled.parsed == serial.parsed > 30
@@ -270,6 +269,17 @@ def test_exit_codes(here):
     broken = audit("clean.py")
     assert broken.exit_code == 2
     assert broken.stderr.startswith("statesafe: error: ") and "statesafe.toml" in broken.stderr
+
+
+def test_an_internal_error_is_exit_2_not_a_finding(here, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine bug")
+
+    monkeypatch.setattr(runner, "audit", broken)
+    result = audit(".")
+    assert result.exit_code == 2
+    assert "RuntimeError: engine bug" in result.stderr
+    assert "statesafe: error: internal error in the auditor" in result.stderr
 
 
 def test_unreadable_file_is_an_error_and_the_run_goes_on(here, monkeypatch):

@@ -11,6 +11,8 @@ a new key replaces the old folder. Two layers:
   of being recorded is not trusted by stat alone (a same-size edit in the same
   clock tick would look unchanged), only by content.
 * summaries: (path, content hash) -> the engine's per-module summary, one file each.
+* the last import closure, keyed by every module's path and content hash, so a
+  warm run over a large tree skips rebuilding the import graph.
 
 Every file is written to a temp beside it and renamed into place, so a reader
 never sees half a cache; a cache that cannot be read is treated as empty.
@@ -91,14 +93,15 @@ class Cache:
     def __init__(self, folder: str | None):
         self.folder = folder
         self.index: dict[str, tuple[tuple, Entry]] = {}
+        self.closure: tuple[str, frozenset[str]] | None = None
         self.dirty = False
         self.warned = False
         if folder:
             try:
                 with open(os.path.join(folder, "index.pickle"), "rb") as f:
-                    self.index = pickle.load(f)
+                    self.index, self.closure = pickle.load(f)
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
-                self.index = {}
+                self.index, self.closure = {}, None
 
     @classmethod
     def disabled(cls) -> Cache:
@@ -145,6 +148,13 @@ class Cache:
         self.index[path][1].imports = imports
         self.dirty = True
 
+    def known_closure(self, key: str) -> frozenset[str] | None:
+        return self.closure[1] if self.closure and self.closure[0] == key else None
+
+    def set_closure(self, key: str, needed: frozenset[str]) -> None:
+        self.closure = (key, needed)
+        self.dirty = True
+
     def _summary_path(self, path: str, content: str) -> str:
         return os.path.join(self.folder, "summaries", digest(f"{path}\0{content}".encode()) + ".pickle")
 
@@ -164,7 +174,7 @@ class Cache:
     def save(self) -> None:
         if self.folder and self.dirty:
             self._store(os.path.join(self.folder, "index.pickle"),
-                        pickle.dumps(self.index, pickle.HIGHEST_PROTOCOL))
+                        pickle.dumps((self.index, self.closure), pickle.HIGHEST_PROTOCOL))
             self.dirty = False
 
     def _store(self, path: str, data: bytes) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import sys
+import traceback
 from collections.abc import Sequence
 
 import click
@@ -44,7 +45,15 @@ def audit(ctx: click.Context, paths: Sequence[str], output_format: str, strict: 
     from statesafe.policy import load_policy
 
     policy = load_policy()
-    report = runner.audit(paths, policy, strict=strict, excludes=excludes, use_cache=not no_cache)
+    try:
+        report = runner.audit(paths, policy, strict=strict, excludes=excludes, use_cache=not no_cache)
+    except (StatesafeError, KeyboardInterrupt):
+        raise
+    except Exception:  # a bug, not a finding: say so, and keep exit 1 meaning "findings"
+        traceback.print_exc()
+        click.echo("statesafe: error: internal error in the auditor (traceback above); please report it",
+                   err=True)
+        ctx.exit(ERRORS)
     findings = report.findings
     status = 0
     if fix or diff:

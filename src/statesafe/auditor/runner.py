@@ -43,9 +43,11 @@ from statesafe.auditor import suppress
 from statesafe.auditor.types import Finding
 from statesafe.policy import Policy
 
-#: Below these, a pool costs more (fork, pickling) than it saves.
-POOL_MIN_FILES = 24
-POOL_MIN_BYTES = 384 * 1024
+#: A pool pays (fork, pickling, a cold libcst in each worker's caches) once the estimated
+#: serial parse time, per file plus per byte as measured on small and large files, passes this.
+POOL_MIN_SECONDS = 0.3
+SECONDS_PER_FILE = 0.008
+SECONDS_PER_BYTE = 0.000_004
 
 _IMPORT = re.compile(
     rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]*))", re.M)
@@ -180,6 +182,17 @@ def closure(seeds: Iterable[str], imports: dict[str, list[str]]) -> set[str]:
     return need
 
 
+def _import_graph(modules: list[str], entries: dict, store, read) -> dict[str, list[str]]:
+    index = _ModuleIndex(modules)
+    graph = {}
+    for path in modules:
+        if entries[path].imports is None:
+            store.set_imports(path, imported_names(read(path)))
+        graph[path] = sorted({hit for level, name in entries[path].imports
+                              for hit in index.resolve(path, level, name) if hit != path})
+    return graph
+
+
 # --- calling the engine ----------------------------------------------------------------------
 
 def _summarize_chunk(chunk: list[tuple[str, bytes]], policy: Policy) -> list:
@@ -189,8 +202,8 @@ def _summarize_chunk(chunk: list[tuple[str, bytes]], policy: Policy) -> list:
 
 def _summarize_all(items: list[tuple[str, bytes]], policy: Policy, jobs: int | None) -> list:
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    size = sum(len(source) for _, source in items)
-    if workers < 2 or len(items) < POOL_MIN_FILES or size < POOL_MIN_BYTES:
+    estimate = len(items) * SECONDS_PER_FILE + sum(len(source) for _, source in items) * SECONDS_PER_BYTE
+    if workers < 2 or len(items) < 2 or estimate < POOL_MIN_SECONDS:
         return _summarize_chunk(items, policy)
     import concurrent.futures
     import multiprocessing
@@ -251,14 +264,11 @@ def audit(paths: Sequence[str], policy: Policy, *, strict: bool = False, exclude
         seeds = [p for p in modules if entries[p].mentions]
         needed = set()
         if seeds:
-            index = _ModuleIndex(modules)
-            graph = {}
-            for path in modules:
-                if entries[path].imports is None:
-                    store.set_imports(path, imported_names(read(path)))
-                graph[path] = sorted({hit for level, name in entries[path].imports
-                                      for hit in index.resolve(path, level, name) if hit != path})
-            needed = closure(seeds, graph)
+            tree_key = cache_mod.digest("\0".join(f"{p}\0{entries[p].digest}" for p in modules).encode())
+            needed = store.known_closure(tree_key)
+            if needed is None:
+                needed = closure(seeds, _import_graph(modules, entries, store, read))
+                store.set_closure(tree_key, frozenset(needed))
     analyse = sorted(needed) + sorted(manifests)
 
     summaries, missing = [], []
