@@ -91,36 +91,35 @@ def _read(path: str) -> str | None:
 
 
 def apply_edit(tool: str, tool_input: dict, path: str, file_class: FileClass, cwd: str) -> str:
-    """Perform the edit through statesafe's writers when the class allows it; return the reason to send."""
+    """Perform the edit through statesafe's writers when the class allows it; return the reason to send.
+
+    The file's lock is held from reading the current content to the rename, so an
+    edit computed against one version never lands on another.
+    """
     from statesafe.guard.claude_hook import refusal, shown_path
 
     import statesafe
 
+    if file_class is FileClass.BACKUP:
+        return refusal(f"{tool} would change", path, file_class, cwd)
     local = load_policy(os.path.dirname(path))
     policy = local if local.classify(path) is not None else load_policy(cwd)
     shown = shown_path(path, cwd)
     try:
-        current = _read(path)
-        new = edited(tool, tool_input, current)
-    except EditError as exc:
-        return f"statesafe: could not apply this {tool} to {shown}: {exc}\nNothing was changed."
-    if file_class is FileClass.LOG:
-        records = appended_records(current, new)
-        if records is None:
-            return refusal(f"{tool} would rewrite", path, file_class, cwd)
-        try:
-            for record in records:
-                statesafe.append(path, record, policy=policy)
-        except StatesafeError as exc:
-            return f"statesafe: could not append to {shown}: {exc}"
-        return (f"statesafe: done: your {tool} only added {len(records)} record(s) at the end of {shown}, so "
-                "statesafe appended them itself (one atomic append each, with run_id and timestamp when "
-                "missing). The log now holds them; do not repeat this edit.")
-    if file_class is FileClass.BACKUP:
-        return refusal(f"{tool} would change", path, file_class, cwd)
-    try:
-        statesafe.write(path, new.encode("utf-8"), as_class=file_class, policy=policy)
-    except StatesafeError as exc:
+        with statesafe.lock(path):
+            current = _read(path)
+            new = edited(tool, tool_input, current)
+            if file_class is FileClass.LOG:
+                records = appended_records(current, new)
+                if records is None:
+                    return refusal(f"{tool} would rewrite", path, file_class, cwd)
+                for record in records:
+                    statesafe.append(path, record, policy=policy)
+                return (f"statesafe: done: your {tool} only added {len(records)} record(s) at the end of {shown}, "
+                        "so statesafe appended them itself (one atomic append each, with run_id and timestamp "
+                        "when missing). The log now holds them; do not repeat this edit.")
+            statesafe.write(path, new.encode("utf-8"), as_class=file_class, policy=policy)
+    except (EditError, StatesafeError) as exc:
         return f"statesafe: could not apply this {tool} to {shown}: {exc}\nNothing was changed."
     backup = ""
     if file_class is FileClass.DESTRUCTIVE and current is not None:
