@@ -318,12 +318,31 @@ def _load_cached(start: str) -> Policy:
     return load_file(source) if source else default_policy()
 
 
+#: absolute directory as given -> policy: skips resolving the same working directory on every
+#: call (the writers and the guard ask on every append or open); cleared with load_policy's cache
+_by_given: dict[str, Policy] = {}
+_BY_GIVEN_MAX = 256
+
+
 def load_policy(start: str | os.PathLike | None = None) -> Policy:
     """The effective policy for ``start`` (default: the working directory); cached per directory.
 
     Raises ConfigError, naming the file and the problem, when the nearest source is broken.
     """
-    return _load_cached(os.path.realpath(os.fspath(start) if start is not None else os.getcwd()))
+    given = os.fspath(start) if start is not None else os.getcwd()
+    found = _by_given.get(given) if isinstance(given, str) and os.path.isabs(given) else None
+    if found is None:
+        found = _load_cached(os.path.realpath(given))
+        if isinstance(given, str) and os.path.isabs(given):
+            if len(_by_given) >= _BY_GIVEN_MAX:
+                _by_given.clear()
+            _by_given[given] = found
+    return found
 
 
-load_policy.cache_clear = _load_cached.cache_clear  # type: ignore[attr-defined]
+def _clear_caches() -> None:
+    _by_given.clear()
+    _load_cached.cache_clear()
+
+
+load_policy.cache_clear = _clear_caches  # type: ignore[attr-defined]

@@ -7,7 +7,6 @@ writers never call user code while it is set (data is serialised before).
 
 from __future__ import annotations
 
-import contextlib
 from contextvars import ContextVar
 
 _ACTIVE: ContextVar[bool] = ContextVar("statesafe_sanctioned", default=False)
@@ -17,10 +16,14 @@ def active() -> bool:
     return _ACTIVE.get()
 
 
-@contextlib.contextmanager
-def sanctioned():
-    token = _ACTIVE.set(True)
-    try:
-        yield
-    finally:
-        _ACTIVE.reset(token)
+class sanctioned:  # noqa: N801 - used as ``with sanctioned():``, like a function
+    """``with sanctioned():`` marks statesafe's own steps. A class rather than a generator-based
+    context manager: append enters it once per line, and this costs a quarter as much."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _ACTIVE.set(True)
+
+    def __exit__(self, *exc_info) -> None:
+        _ACTIVE.reset(self._token)

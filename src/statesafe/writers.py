@@ -18,12 +18,10 @@ it calls user code: the runtime guard lets through exactly these steps.
 
 from __future__ import annotations
 
-import datetime
 import errno
 import json
 import os
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -33,11 +31,13 @@ from statesafe.locking import lock
 from statesafe.policy import FileClass, Policy, load_policy
 from statesafe.sanction import sanctioned
 
-_APPEND_FLAGS = os.O_RDWR | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) \
-    | getattr(os, "O_BINARY", 0)
+_APPEND_FLAGS = os.O_RDWR | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_PROC_FD = "/proc/self/fd/" if os.path.isdir("/proc/self/fd") else None
 #: How long a tail without a newline must stay unchanged before it counts as cut short by a crash
 #: (rather than another appender's write still in flight).
 _TORN_TAIL_SETTLE = 0.002
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))  # json.dumps would make one a call
 
 
 def serialise(data: bytes | str | object) -> bytes:
@@ -116,16 +116,33 @@ def _check_compiled(target: Path, payload: bytes, policy: Policy) -> None:
 
 # --- append-only logs -------------------------------------------------------------------
 
+_stamp_cache = (-1, "")  # (second, "YYYY-MM-DDTHH:MM:SS") made once a second
+
+
 def _utc_now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """UTC ISO 8601 with milliseconds, e.g. 2026-04-22T14:30:12.345Z."""
+    global _stamp_cache
+    now = time.time()
+    second = int(now)
+    if _stamp_cache[0] != second:
+        _stamp_cache = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{_stamp_cache[1]}.{int((now - second) * 1000):03d}Z"
+
+
+def _run_id() -> str:
+    """A uuid4 in hex (random bits with the version and variant set), without uuid.UUID's overhead."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    return raw.hex()
 
 
 def record_fields(record: Mapping, supersedes: str | None = None) -> dict:
     """The fields a log line carries: ``run_id`` (uuid4 hex) and ``timestamp`` (UTC ISO 8601,
     milliseconds) first unless the record has its own, then the record, then ``supersedes``."""
-    if not isinstance(record, Mapping):
+    if not isinstance(record, (dict, Mapping)):  # dict first: the ABC check is slow
         raise TypeError(f"a log record must be a JSON object (a mapping), not {type(record).__name__}")
-    fields = {"run_id": uuid.uuid4().hex, "timestamp": _utc_now(), **record}
+    fields = {"run_id": _run_id(), "timestamp": _utc_now(), **record}
     if supersedes is not None:
         fields["supersedes"] = supersedes
     return fields
@@ -133,7 +150,7 @@ def record_fields(record: Mapping, supersedes: str | None = None) -> dict:
 
 def format_line(fields: Mapping) -> bytes:
     """One newline-terminated JSON line (UTF-8, no raw line breaks of any kind inside)."""
-    line = json.dumps(fields, ensure_ascii=False, separators=(", ", ": "))
+    line = _LINE_ENCODER.encode(fields)
     # JSON allows these raw, but str.splitlines() splits on them: keep one record one line for every reader
     return (line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n").encode("utf-8")
 
@@ -145,19 +162,14 @@ def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = No
     One ``write()`` of the whole line on an O_APPEND descriptor, so concurrent appenders never
     tear or interleave lines. A last line cut short by a crash is first ended with a newline
     (it stays one bad line, and does not swallow this record). No fsync unless ``durable``.
-    Refused (PolicyViolation) on destructive, companion, compiled and backup files.
+    Refused (PolicyViolation) on destructive, companion, compiled and backup files; a
+    symlinked log appends to its target.
     """
     fields = record_fields(record, supersedes)
     line = format_line(fields)
     policy = policy or load_policy()
-    target = fsutil.resolve_target(path)
-    file_class = policy.classify_name(target)  # already resolved
-    if file_class not in (FileClass.LOG, None):
-        instead = ("statesafe.restore(file, backup); backups are never changed" if file_class is FileClass.BACKUP
-                   else "statesafe.write(path, data)")
-        raise PolicyViolation(target, file_class.value, "append()", instead)
     with sanctioned():
-        fd, created = _open_log(target)
+        fd, target, created = _open_log(os.fspath(path), policy)
         try:
             if not created and not _ends_with_newline(fd):
                 line = _isolate_torn_tail(fd, target) + line
@@ -167,33 +179,75 @@ def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = No
         finally:
             os.close(fd)
         if durable and created:
-            fsutil.fsync_directory(target.parent, target)
+            fsutil.fsync_directory(Path(target).parent, target)
     return fields
 
 
-def _open_log(target: Path) -> tuple[int, bool]:
-    """(descriptor, whether this call created the log)."""
+def _open_log(path: str, policy: Policy) -> tuple[int, str, bool]:
+    """(descriptor, resolved path, whether this call created the log), once the class allows appending.
+
+    An existing log is opened first and its real path read back from the descriptor, which costs
+    one syscall where resolving the path costs one per component.
+    """
     while True:
         try:
-            return os.open(target, _APPEND_FLAGS), False
+            fd = os.open(path, _APPEND_FLAGS)
         except FileNotFoundError:
-            pass
+            target = os.fspath(fsutil.resolve_target(path))
+            _refuse_unless_appendable(target, policy)
+            try:
+                return os.open(target, _APPEND_FLAGS | _NOFOLLOW | os.O_CREAT | os.O_EXCL, 0o666), target, True
+            except FileExistsError:
+                continue  # another appender created it between the two opens
+            except OSError as exc:
+                raise WriteError(target, "write", exc) from exc
         except OSError as exc:
-            raise WriteError(target, "write", exc) from exc
+            raise WriteError(path, "write", exc) from exc
         try:
-            return os.open(target, _APPEND_FLAGS | os.O_CREAT | os.O_EXCL, 0o666), True
-        except FileExistsError:
-            continue  # another appender created it between the two opens
-        except OSError as exc:
-            raise WriteError(target, "write", exc) from exc
+            target = _opened_path(fd, path)
+            _refuse_unless_appendable(target, policy)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, target, False
+
+
+def _opened_path(fd: int, path: str) -> str:
+    """The resolved path of an open file: from /proc where there is one, else by resolving ``path``."""
+    if _PROC_FD:
+        try:
+            opened = os.readlink(f"{_PROC_FD}{fd}")
+            if opened.startswith("/") and not opened.endswith(" (deleted)"):
+                return opened
+        except OSError:
+            pass
+    return os.fspath(fsutil.resolve_target(path))
+
+
+_classes: dict[str, tuple[Policy, FileClass | None]] = {}  # resolved path -> (policy, class): appends repeat
+
+
+def _refuse_unless_appendable(target: str, policy: Policy) -> None:
+    known = _classes.get(target)
+    if known is not None and known[0] is policy:
+        file_class = known[1]
+    else:
+        file_class = policy.classify_name(target)
+        if len(_classes) >= 256:
+            _classes.clear()
+        _classes[target] = (policy, file_class)
+    if file_class not in (FileClass.LOG, None):
+        instead = ("statesafe.restore(file, backup); backups are never changed" if file_class is FileClass.BACKUP
+                   else "statesafe.write(path, data)")
+        raise PolicyViolation(target, file_class.value, "append()", instead)
 
 
 def _ends_with_newline(fd: int) -> bool:
-    size = os.fstat(fd).st_size
+    size = os.lseek(fd, 0, os.SEEK_END)
     return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
 
 
-def _isolate_torn_tail(fd: int, target: Path) -> bytes:
+def _isolate_torn_tail(fd: int, target: str) -> bytes:
     """Under the file's lock, decide whether the tail is cut short by a crash: b"\\n" if so.
 
     Another appender's write may still be in flight (a reader can see a page-crossing write
@@ -209,7 +263,7 @@ def _isolate_torn_tail(fd: int, target: Path) -> bytes:
         return b""
 
 
-def _append_line(fd: int, line: bytes, target: Path) -> None:
+def _append_line(fd: int, line: bytes, target: str) -> None:
     try:
         written = os.write(fd, line)
     except OSError as exc:
