@@ -127,11 +127,14 @@ def _write_record(journal: Path, record: dict, anchor: Path, like: os.stat_resul
 
 
 def _unlink(path: Path) -> bool:
+    """Remove ``path``; False if it was already gone."""
     try:
         os.unlink(path)
         return True
     except FileNotFoundError:
         return False
+    except OSError as exc:
+        raise WriteError(path, "remove", exc) from exc
 
 
 def _exists(path: str | None) -> bool:
@@ -481,7 +484,7 @@ class Transaction:
                 if member.prior is not None:
                     fsutil.discard(member.prior)
             _delete_journals(record, members[0].target)
-        except WriteError:
+        except OSError:
             pass
         for member in members:
             if member.backup is not None:
