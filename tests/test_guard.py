@@ -229,3 +229,60 @@ def test_cleanup_rule_whole_temp_trees_pass_user_trackers_do_not(tmp_path):
         "remove_after_rmtree": "refused",
     }
     assert not (tmp / "t1").exists() and not (work / "made" / "here").exists()
+
+
+# --- going further: hand-rolled helpers that back up first ----------------------------------
+
+def test_a_hand_rolled_write_that_backs_up_first_may_replace_the_file(skill):
+    got = result_of(run_script(skill, """
+        T = "threads_daily_tracker.json"
+        def fresh(text):
+            with open("draft.tmp", "w") as f:
+                f.write(text)
+            return "draft.tmp"
+        def helper(backup_with, stamp, text):
+            backup_with(T, f"{T}.bak-{stamp}")
+            os.replace(fresh(text), T)
+        guard.install()
+        out = {
+            "copy2_then_replace": attempt(lambda: helper(shutil.copy2, "20260101T000001Z", "v2")),
+            "link_then_replace": attempt(lambda: helper(os.link, "20260101T000002Z", "v3")),
+            "second_replace_needs_a_new_backup": attempt(lambda: os.replace(fresh("v4"), T)),
+            "open_w_after_backup": attempt(lambda: (shutil.copy2(T, T + ".bak-20260101T000003Z"),
+                                                    open(T, "w"))),
+        }
+        shutil.copy(T, T + ".bak-20260101T000004Z")
+        statesafe.write(T, {"posts": ["changed since the backup"]})
+        out["changed_since_backup"] = attempt(lambda: os.replace(fresh("v5"), T))
+        out["backup_of_another_file"] = attempt(lambda: shutil.copy("other.txt", T + ".bak-20260101T000005Z"))
+        out["onto_an_existing_backup"] = attempt(lambda: shutil.copy(T, T + ".bak-20260101T000001Z"))
+        out["content"] = open(T).read()
+        out["first_backup"] = open(T + ".bak-20260101T000001Z").read()
+        print(json.dumps(out))
+    """))
+    assert got == {
+        "copy2_then_replace": "passed", "link_then_replace": "passed",
+        "second_replace_needs_a_new_backup": "refused", "open_w_after_backup": "refused",
+        "changed_since_backup": "refused", "backup_of_another_file": "refused",
+        "onto_an_existing_backup": "refused",
+        "content": '{\n  "posts": [\n    "changed since the backup"\n  ]\n}\n',
+        "first_backup": '{"posts": [1]}\n',
+    }
+
+
+def test_pruning_only_the_backups_beyond_the_keep_count(skill):
+    stamps = [f"20260101T00000{i}Z" for i in range(7)]
+    for stamp in stamps:
+        (skill / f"{TRACKER}.bak-{stamp}").write_text(stamp)
+    (skill / f"{TRACKER}.bak-{stamps[0]}-corrupted").write_text("snapshot")
+    got = result_of(run_script(skill, f"""
+        T = "threads_daily_tracker.json"
+        stamps = {stamps!r}
+        guard.install()
+        print(json.dumps([attempt(lambda: os.remove(f"{{T}}.bak-{{stamps[0]}}")),
+                          attempt(lambda: os.remove(f"{{T}}.bak-{{stamps[1]}}")),
+                          attempt(lambda: os.remove(f"{{T}}.bak-{{stamps[2]}}")),
+                          attempt(lambda: os.remove(f"{{T}}.bak-{{stamps[6]}}")),
+                          attempt(lambda: os.remove(f"{{T}}.bak-{{stamps[0]}}-corrupted"))]))
+    """))
+    assert got == ["passed", "passed", "refused", "refused", "refused"]

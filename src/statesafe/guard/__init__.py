@@ -30,11 +30,12 @@ import os
 import stat
 import sys
 import warnings
+from _thread import get_ident
 from contextvars import ContextVar
 
 from statesafe import sanction
 from statesafe.errors import PolicyViolation, PolicyWarning, StatesafeError
-from statesafe.names import BACKUP_MARK
+from statesafe.names import BACKUP_MARK, parse_backup
 from statesafe.policy import FileClass, Policy, load_policy
 
 __all__ = ["install", "uninstall", "guarded", "mode", "take_violations", "add_scratch"]
@@ -72,6 +73,10 @@ class _State:
         self.scratch: list[str] = []
         #: rmtree calls in progress on scratch trees: (rmtree frame, tree top + os.sep)
         self.cleanups: list[tuple[object, str]] = []
+        #: destructive file (real path) -> (its backup, its (dev, ino, size, mtime_ns) when backed up)
+        self.watched: dict[str, tuple[str, tuple[int, int, int, int]]] = {}
+        #: (thread, backup) that shutil.copyfile is about to create
+        self.pending: tuple[int, str] | None = None
 
 
 _state: _State | None = None  # None: disarmed (the hook stays, as hooks cannot be removed)
@@ -217,6 +222,8 @@ def _on_open(state: _State, path, mode, flags) -> None:
             return
     if cls is FileClass.LOG and flags & os.O_APPEND and not flags & os.O_TRUNC:
         return
+    if cls is FileClass.BACKUP and _creating_watched_backup(state, where):
+        return
     _refuse(state, where, cls, _describe_open(mode, flags))
 
 
@@ -234,6 +241,8 @@ def _on_rename(state: _State, src, dst, src_dir_fd=-1, dst_dir_fd=-1) -> None:
         return
     if dst_cls in (FileClass.COMPANION, FileClass.COMPILED) and _is_fresh_temp(state, src, src_dir_fd):
         return  # the rebuild pattern the policy asks for
+    if dst_cls is FileClass.DESTRUCTIVE and _is_fresh_temp(state, src, src_dir_fd) and _backed_up(state, dst_path):
+        return  # a hand-rolled write that backed the file up first, as the guard saw
     _refuse(state, dst_path, dst_cls, f"rename/replace from {os.fsdecode(src)}")
 
 
@@ -241,6 +250,8 @@ def _on_remove(state: _State, path, dir_fd=-1) -> None:
     cls, where = _name_class(state.policy, path, dir_fd)
     if cls is None or sanction.active() or _in_cleanup(state, where):
         return
+    if cls is FileClass.BACKUP and _beyond_keep_count(state, where):
+        return  # pruning the oldest backups is part of the policy
     _refuse(state, where, cls, "delete")
 
 
@@ -269,6 +280,9 @@ def _on_copyfile(state: _State, src, dst) -> None:
         cls = state.policy.classify(where)
     if cls is None:
         cls, where = _alias_class(state, text, None)
+    if cls is FileClass.BACKUP and _watch_backup(state, src, where):
+        state.pending = (get_ident(), where)  # copyfile opens it for writing next
+        return
     if cls is not None:
         _refuse(state, where, cls, f"copy from {os.fsdecode(src)}")
 
@@ -276,6 +290,8 @@ def _on_copyfile(state: _State, src, dst) -> None:
 def _on_link(state: _State, src, dst, src_dir_fd=-1, dst_dir_fd=-1, *_) -> None:
     dst_cls, dst_path = _name_class(state.policy, dst, dst_dir_fd)
     if sanction.active():
+        return
+    if dst_cls is FileClass.BACKUP and _watch_backup(state, src, dst_path):
         return
     if dst_cls is not None:
         _refuse(state, dst_path, dst_cls, f"hard link from {os.fsdecode(src)}")
@@ -440,7 +456,7 @@ def _is_fresh_temp(state: _State, src, dir_fd) -> bool:
         st = os.lstat(text, dir_fd=dir_fd) if dir_fd not in (None, -1) else os.lstat(text)
     except (OSError, ValueError):
         return False
-    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and (st.st_dev, st.st_ino) not in state.known
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and _known_path(state, st) is None
 
 
 def _remember(state: _State, path, dir_fd, as_path: str | None) -> None:
@@ -465,6 +481,62 @@ def _remember_policy_files(state: _State, roots: set[str | None]) -> None:
                 for entry in entries:  # backups: named after the file, not listed in the policy
                     if BACKUP_MARK in entry.name and policy.classify_name(entry.path) is FileClass.BACKUP:
                         _remember(state, entry.path, None, None)
+
+
+# --- hand-rolled backups (the guard watched the file being backed up) ------------------------
+
+def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _watch_backup(state: _State, src, backup: str | None) -> bool:
+    """A new backup of a destructive file, copied or linked from that very file: watch it."""
+    parsed = parse_backup(os.path.basename(backup or ""))
+    if parsed is None or parsed.corrupted or os.path.lexists(backup):
+        return False
+    base = os.path.join(os.path.dirname(backup), parsed.base)
+    try:
+        source = os.path.realpath(os.fsdecode(src))
+        if source != os.path.realpath(base) or state.policy.classify(base) is not FileClass.DESTRUCTIVE:
+            return False
+        state.watched[source] = (backup, _signature(os.stat(source)))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _creating_watched_backup(state: _State, where: str | None) -> bool:
+    """The open shutil.copyfile makes of the backup it was just allowed to create."""
+    pending, state.pending = state.pending, None
+    return where is not None and pending == (get_ident(), _lexical(where)) and not os.path.lexists(where)
+
+
+def _backed_up(state: _State, target: str | None) -> bool:
+    """The file has a backup the guard watched being made, and has not changed since."""
+    entry = state.watched.pop(os.path.realpath(target or ""), None)  # one backup, one replace
+    if entry is None:
+        return False
+    backup, signature = entry
+    try:
+        now, kept = os.stat(target), os.stat(backup)
+    except OSError:
+        return False
+    return _signature(now) == signature and (
+        (kept.st_dev, kept.st_ino) == signature[:2] or kept.st_size == signature[2])
+
+
+def _beyond_keep_count(state: _State, backup: str | None) -> bool:
+    """A backup older than the newest keep-count backups of its file (snapshots counted apart)."""
+    parsed = parse_backup(os.path.basename(backup or ""))
+    if parsed is None:
+        return False
+    try:
+        names = os.listdir(os.path.dirname(backup))
+    except OSError:
+        return False
+    same = sorted(other for other in map(parse_backup, names)
+                  if other and other.base == parsed.base and other.corrupted == parsed.corrupted)
+    return parsed in same and parsed not in same[-state.policy.keep_backups:]
 
 
 # --- scratch trees (the cleanup rule) --------------------------------------------------------
