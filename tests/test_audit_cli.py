@@ -366,11 +366,21 @@ def test_rule_prints_docs(here):
     assert unknown.exit_code == 2 and "unknown rule 'FS000'" in unknown.stderr
 
 
-def test_a_run_over_unrelated_files_never_loads_libcst(here):
-    for n in range(10):
-        write(here, f"f{n}.py", f"import os\nprint(os.getcwd(), {n})\n")
+def probe_libcst(*paths: str) -> str:
+    """Exit status of an audit in a fresh interpreter, and whether it loaded libcst."""
     probe = ("import sys; from statesafe.cli import main\n"
-             "try:\n    main(['audit'] + [f'f{n}.py' for n in range(10)])\n"
+             f"try:\n    main(['audit', *{list(paths)!r}])\n"
              "except SystemExit as e:\n    print(e.code, 'libcst' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines()[-1] == "0 False"
+    return out.stdout.splitlines()[-1]
+
+
+def test_libcst_is_loaded_only_when_something_must_be_parsed(here):
+    for n in range(10):
+        write(here, f"f{n}.py", f"import os\nprint(os.getcwd(), {n})\n")
+    files_ = [f"f{n}.py" for n in range(10)]
+    assert probe_libcst(*files_) == "0 False"  # nothing names a policy file: nothing to parse
+    write(here, "f0.py", 'open("threads_daily_tracker.json", "w").write("{}")\n')
+    os.utime(here / "f0.py", (1, 1))  # settled, so the cache may trust its stat
+    assert probe_libcst(*files_) == "1 True"  # cold: parsed
+    assert probe_libcst(*files_) == "1 False"  # warm: the cached result, no engine

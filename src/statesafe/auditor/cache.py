@@ -11,8 +11,9 @@ a new key replaces the old folder. Two layers:
   of being recorded is not trusted by stat alone (a same-size edit in the same
   clock tick would look unchanged), only by content.
 * summaries: (path, content hash) -> the engine's per-module summary, one file each.
-* the last import closure, keyed by every module's path and content hash, so a
-  warm run over a large tree skips rebuilding the import graph.
+* the last import closure, keyed by every module's path and content hash, and
+  the last cross-module result, keyed by the analysed files' paths and hashes:
+  a warm run neither rebuilds the import graph nor loads the engine (libcst).
 
 Every file is written to a temp beside it and renamed into place, so a reader
 never sees half a cache; a cache that cannot be read is treated as empty.
@@ -94,14 +95,15 @@ class Cache:
         self.folder = folder
         self.index: dict[str, tuple[tuple, Entry]] = {}
         self.closure: tuple[str, frozenset[str]] | None = None
+        self.resolved: tuple[str, list] | None = None
         self.dirty = False
         self.warned = False
         if folder:
             try:
                 with open(os.path.join(folder, "index.pickle"), "rb") as f:
-                    self.index, self.closure = pickle.load(f)
+                    self.index, self.closure, self.resolved = pickle.load(f)
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
-                self.index, self.closure = {}, None
+                self.index, self.closure, self.resolved = {}, None, None
 
     @classmethod
     def disabled(cls) -> Cache:
@@ -155,6 +157,13 @@ class Cache:
         self.closure = (key, needed)
         self.dirty = True
 
+    def known_findings(self, key: str) -> list | None:
+        return list(self.resolved[1]) if self.resolved and self.resolved[0] == key else None
+
+    def set_findings(self, key: str, findings: list) -> None:
+        self.resolved = (key, list(findings))
+        self.dirty = True
+
     def _summary_path(self, path: str, content: str) -> str:
         return os.path.join(self.folder, "summaries", digest(f"{path}\0{content}".encode()) + ".pickle")
 
@@ -174,7 +183,7 @@ class Cache:
     def save(self) -> None:
         if self.folder and self.dirty:
             self._store(os.path.join(self.folder, "index.pickle"),
-                        pickle.dumps((self.index, self.closure), pickle.HIGHEST_PROTOCOL))
+                        pickle.dumps((self.index, self.closure, self.resolved), pickle.HIGHEST_PROTOCOL))
             self.dirty = False
 
     def _store(self, path: str, data: bytes) -> None:

@@ -103,7 +103,7 @@ class Json(Formatter):
 
 
 def rule_classes() -> dict:
-    from statesafe.auditor.engine import RULES
+    from statesafe.auditor.rules import RULES  # the rules alone: no libcst
     from statesafe.auditor.suppress import UnusedSuppression
     return {**RULES, UnusedSuppression.CODE: UnusedSuppression}
 

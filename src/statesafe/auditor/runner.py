@@ -271,23 +271,25 @@ def audit(paths: Sequence[str], policy: Policy, *, strict: bool = False, exclude
                 store.set_closure(tree_key, frozenset(needed))
     analyse = sorted(needed) + sorted(manifests)
 
-    summaries, missing = [], []
-    for path in analyse:
-        summary = store.summary(path, entries[path].digest)
-        if summary is None:
-            missing.append(path)
-        else:
-            summaries.append(summary)
-    if missing:
-        fresh = _summarize_all([(path, read(path)) for path in missing], policy, jobs)
-        for path, summary in zip(missing, fresh):
-            store.put_summary(path, entries[path].digest, summary)
-        summaries.extend(fresh)
-
-    findings: list[Finding] = []
-    if summaries:
+    analysed_key = cache_mod.digest("\0".join(f"{p}\0{entries[p].digest}" for p in analyse).encode())
+    findings: list[Finding] | None = store.known_findings(analysed_key) if analyse else []
+    missing: list[str] = []
+    if findings is None:
+        summaries = []
+        for path in analyse:
+            summary = store.summary(path, entries[path].digest)
+            if summary is None:
+                missing.append(path)
+            else:
+                summaries.append(summary)
+        if missing:
+            fresh = _summarize_all([(path, read(path)) for path in missing], policy, jobs)
+            for path, summary in zip(missing, fresh):
+                store.put_summary(path, entries[path].digest, summary)
+            summaries.extend(fresh)
         from statesafe.auditor.engine import resolve
         findings = resolve(summaries, policy, strict=strict)
+        store.set_findings(analysed_key, findings)
     if explicit:
         named = set(report_files)
         findings = [f for f in findings if f.path in named or (f.via or "").rsplit(":", 1)[0] in named]
