@@ -84,8 +84,8 @@ def advice(file_class: FileClass, path: str, cwd: str) -> str:
     if file_class is FileClass.COMPILED:
         return ("Compiled memory is rebuilt from the tracker, not hand-edited: run the skill's rebuild, or write "
                 f"the complete file with its metadata fields to a draft, then run {draft}.")
-    return (f"Write the complete new content to a draft file (e.g. under /tmp), then run {draft}: "
-            "it backs the file up, writes a temp and renames it into place.")
+    return (f"Write the complete new content to a draft file (e.g. under /tmp), then run {draft} "
+            "(or pipe it in with `--from -`): it backs the file up, writes a temp and renames it into place.")
 
 
 def refusal(what: str, path: str, file_class: FileClass, cwd: str) -> str:
@@ -293,7 +293,7 @@ def hook():
     """Agent hooks: keep an AI agent's own file tools inside the write policy."""
 
 
-@hook.command()
+@hook.command(short_help="The Claude Code PreToolUse hook (tool call as JSON on stdin).")
 @click.option("--apply", is_flag=True,
               help="Perform a refused Write/Edit/MultiEdit the policy's way (statesafe write / append) and tell "
                    "the agent it is done; only when edits are auto-accepted (acceptEdits, bypassPermissions).")
@@ -315,7 +315,7 @@ def claude(apply: bool, as_json: bool):
     sys.exit(2)
 
 
-@hook.command()
+@hook.command(short_help="Add the hook to the project's .claude/settings.json.")
 @click.argument("agent", type=click.Choice(["claude"]))
 @click.option("--apply", is_flag=True, help="Install the hook in apply mode (see `statesafe hook claude --help`).")
 @click.option("--project", type=click.Path(file_okay=False, exists=True), default=".",
@@ -329,7 +329,7 @@ def install(agent: str, apply: bool, project: str, launcher: str | None):
     click.echo(install_claude(project, apply=apply, launcher=launcher))
 
 
-@hook.command()
+@hook.command(short_help="Check the installed hook against recorded Claude Code payloads.")
 @click.option("--project", type=click.Path(file_okay=False, exists=True), default=".",
               help="Test the hook command installed in this project's .claude/settings.json, if any.")
 def selftest(project: str):
