@@ -118,3 +118,20 @@ def test_policy_comes_from_where_run_was_started(skill):
     proc = statesafe_run(skill, "sh", "-c", f"cd sub && {sys.executable} -c \"open('../state.json', 'w')\"")
     assert proc.returncode == 1 and "state.json" in proc.stderr
     assert not (skill / "state.json").exists()
+
+
+def test_the_legacy_skills_hand_rolled_backup_helper_keeps_working(tmp_path):
+    # examples/legacy-skill's save_with_backup: shutil.copy2 to a .bak- sibling, temp, os.replace, prune.
+    root = Path(__file__).resolve().parents[1] / "examples"
+    work = Path(shutil.copytree(root / "threads-skill" / "data", tmp_path / "work"))
+    config = work / "threads_booster_config.json"
+    before = config.read_bytes()
+    proc = statesafe_run(root / "legacy-skill", sys.executable, "scripts/tune.py", "--dir", str(work),
+                         "--window", "21", env={"SOURCE_DATE_EPOCH": "1776900000"})
+    assert proc.returncode == 0, proc.stderr
+    assert "PolicyViolation" not in proc.stderr
+    assert (work / "threads_booster_config.json.bak-20260422T232000Z").read_bytes() == before
+    assert b'"recent_window_days": 21' in config.read_bytes()
+    again = statesafe_run(root / "legacy-skill", sys.executable, "scripts/tune.py", "--dir", str(work),
+                          "--reset-style", env={"SOURCE_DATE_EPOCH": "1776900000"})
+    assert again.returncode == 1 and "PolicyViolation: copy from" in again.stderr  # cp(template, guide)
