@@ -160,6 +160,7 @@ def test_heredocs(here):
     # the body is data: an apostrophe or a '>' in it does not confuse the parser
     assert seen("cat > a <<'EOF'\nit's > b\nEOF\nrm c", here) == [("a", WRITE), ("c", DELETE)]
     assert seen("cat <<-EOF > a\n\tx > y\n\tEOF\n", here) == [("a", WRITE)]
+    assert seen("cat <<-'EOF' > a\n\tx > y\n\tEOF\nrm b", here) == [("a", WRITE), ("b", DELETE)]
     assert seen("tee a <<EOF\nx\nEOF", here) == [("a", WRITE)]
     # a python or shell body is code, and is read as such
     assert seen("python3 - <<'PY'\nfrom pathlib import Path\nPath('a').write_text('x')\nPY", here) == [("a", WRITE)]

@@ -51,7 +51,7 @@ class Effect:
 
 _PUNCT = "();<>|&\n`"
 #: operators, longest first, for splitting a run of punctuation shlex returns as one token
-_OPERATORS = ("&>>", "<<<", "<<-", ">>", "<<", "&&", "||", ";;", "|&", "&>", ">&", "<>", ">|", "<&",
+_OPERATORS = ("&>>", "<<<", ">>", "<<", "&&", "||", ";;", "|&", "&>", ">&", "<>", ">|", "<&",
               ";", "&", "|", "<", ">", "(", ")", "\n", "`")
 _SEPARATORS = {";", "&", "|", "&&", "||", ";;", "|&", "(", ")", "\n", "`"}
 _REDIRECTS = {">": WRITE, ">|": WRITE, "&>": WRITE, ">&": WRITE, "<>": WRITE, ">>": APPEND, "&>>": APPEND}
@@ -60,7 +60,6 @@ _REDIRECTS = {">": WRITE, ">|": WRITE, "&>": WRITE, ">&": WRITE, "<>": WRITE, ">
 @dataclass(frozen=True)
 class _Token:
     text: str
-    op: bool = False  # an unquoted operator
     quoted: bool = False  # had quotes or escapes (no glob, no tilde, not an operator)
     glued: bool = False  # the next token starts right after it (the 2 of 2>)
 
@@ -153,8 +152,9 @@ def _simple_commands(text: str) -> list[_Simple]:
                 token = _Token(raw, quoted=quoted, glued=glued)
                 if pending_redirect is None:
                     current.words.append(token)
-                elif pending_redirect in ("<<", "<<-"):
-                    pending_heredocs.append((current, raw, pending_redirect == "<<-"))
+                elif pending_redirect == "<<":  # '-' is a word character to shlex: <<-EOF reads as << -EOF
+                    strip_tabs = raw.startswith("-")
+                    pending_heredocs.append((current, raw[1:] if strip_tabs else raw, strip_tabs))
                     pending_redirect = None
                 elif pending_redirect == "<<<":
                     current.stdin = raw
