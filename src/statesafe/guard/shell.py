@@ -229,28 +229,31 @@ def _abs(path: str, cwd: str) -> str:
     return os.path.normpath(os.path.join(cwd, path))
 
 
+#: commands and keywords that run the words after them, with their options that take a value
+_WRAPPERS = {"sudo": {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"},
+             "env": {"-u", "-C", "-S"}, "nice": {"-n"}, "timeout": {"-s", "-k"},
+             "stdbuf": {"-i", "-o", "-e"}, "ionice": {"-c", "-n", "-p"},
+             "uv": {"--with", "--python", "-p", "--project", "--directory", "--extra", "--group",
+                    "--env-file", "--index", "--package"},
+             "poetry": set(), "pipenv": set(), "command": set(), "exec": {"-a"}, "builtin": set(),
+             "nohup": set(), "time": set(), "!": set(), "then": set(), "do": set(), "else": set(),
+             "{": set(), "if": set(), "while": set(), "until": set(), "elif": set()}
+
+
 def _strip_prefixes(argv: list[str]) -> list[str]:
     """Drop assignments and wrappers (sudo, env, nice, timeout, uv run, ...) before the real command."""
-    with_value = {"sudo": {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"},
-                  "env": {"-u", "-C", "-S"}, "nice": {"-n"}, "timeout": {"-s", "-k"},
-                  "stdbuf": {"-i", "-o", "-e"}, "ionice": {"-c", "-n", "-p"},
-                  "uv": {"--with", "--python", "-p", "--project", "--directory", "--extra", "--group",
-                         "--env-file", "--index", "--package"},
-                  "poetry": set(), "pipenv": set(), "command": set(), "exec": {"-a"}, "builtin": set(),
-                  "nohup": set(), "time": set(), "!": set(), "then": set(), "do": set(), "else": set(),
-                  "{": set(), "if": set(), "while": set(), "until": set(), "elif": set()}
     i = 0
     while i < len(argv):
         word = argv[i]
         name = os.path.basename(word)
         if _ASSIGNMENT.match(word):
             i += 1
-        elif name in with_value:
+        elif name in _WRAPPERS:
             i += 1
             if name in ("uv", "poetry", "pipenv") and i < len(argv) and argv[i] == "run":
                 i += 1
             while i < len(argv) and argv[i].startswith("-") and argv[i] != "-":
-                takes_value = argv[i] in with_value[name]
+                takes_value = argv[i] in _WRAPPERS[name]
                 i += 2 if takes_value else 1
             if name == "timeout" and i < len(argv):
                 i += 1  # the duration
@@ -317,7 +320,7 @@ class _Analyzer:
         if _PYTHON.match(name):
             self.python(args, command.stdin, depth)
         elif name in _SHELLS:
-            self.shell(name, args, command.stdin, depth)
+            self.shell(args, command.stdin, depth)
         else:
             handler = getattr(self, "cmd_" + name.replace("-", "_"), None)
             if handler is not None:
@@ -478,7 +481,7 @@ class _Analyzer:
     def cmd_eval(self, args, depth):
         self.run(" ".join(args), depth + 1)
 
-    def shell(self, name, args, stdin, depth):
+    def shell(self, args, stdin, depth):
         for i, arg in enumerate(args):
             if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
                 if i + 1 < len(args):
