@@ -32,6 +32,7 @@ Three things keep ``statesafe audit`` fast, in the order they act:
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -116,47 +117,36 @@ def imported_names(source: bytes) -> tuple[tuple[int, str], ...]:
     return tuple(out)
 
 
+def module_parts(path: str) -> list[str]:
+    """A file's dotted name as the engine derives it from the path it was given."""
+    stem = path[:-3] if path.endswith(".py") else path
+    parts = [p for p in stem.split("/") if p not in ("", ".", "..")]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return parts
+
+
 class _ModuleIndex:
-    """Dotted names -> files of the audited tree, matching by path suffix (sys.path is unknown)."""
+    """Dotted names -> files of the audited tree, the engine's way: relative imports by folder,
+    absolute ones by every file whose dotted name ends in them (sys.path is unknown)."""
 
     def __init__(self, paths: Iterable[str]):
+        self.paths = set(paths)
         self.by_last: dict[str, list[tuple[str, list[str]]]] = {}
-        self.by_dir: dict[str, dict[str, str]] = {}
-        for path in paths:
-            if not path.endswith(".py"):
-                continue
-            parts = os.path.abspath(path).split(os.sep)
-            parts[-1] = parts[-1][:-3]
-            if parts[-1] == "__init__":
-                parts.pop()
-            self.by_last.setdefault(parts[-1], []).append((path, parts))
-            self.by_dir.setdefault(os.path.dirname(os.path.abspath(path)), {})[
-                os.path.basename(path)] = path
-
-    def absolute(self, dotted: str) -> list[str]:
-        want = dotted.split(".")
-        return [path for path, parts in self.by_last.get(want[-1], ()) if parts[-len(want):] == want]
-
-    def relative(self, importer: str, level: int, dotted: str) -> list[str]:
-        folder = os.path.dirname(os.path.abspath(importer))
-        for _ in range(level - 1):
-            folder = os.path.dirname(folder)
-        parts = dotted.split(".") if dotted else []
-        if parts:
-            folder = os.path.join(folder, *parts[:-1])
-            names = (parts[-1] + ".py", os.path.join(parts[-1], "__init__.py"))
-        else:
-            names = ("__init__.py",)
-        found = []
-        for name in names:
-            full = os.path.join(folder, name)
-            hit = self.by_dir.get(os.path.dirname(full), {}).get(os.path.basename(full))
-            if hit:
-                found.append(hit)
-        return found
+        for path in self.paths:
+            parts = module_parts(path)
+            if parts:
+                self.by_last.setdefault(parts[-1], []).append((path, parts))
 
     def resolve(self, importer: str, level: int, dotted: str) -> list[str]:
-        return self.relative(importer, level, dotted) if level else self.absolute(dotted)
+        if not level:
+            want = dotted.split(".")
+            return [path for path, parts in self.by_last.get(want[-1], ()) if parts[-len(want):] == want]
+        base = posixpath.dirname(importer)
+        for _ in range(level - 1):
+            base = posixpath.dirname(base)
+        stem = posixpath.join(base, *dotted.split(".")) if dotted else base
+        return [c for c in (stem + ".py", posixpath.join(stem, "__init__.py")) if c in self.paths]
 
 
 def closure(seeds: Iterable[str], imports: dict[str, list[str]]) -> set[str]:
@@ -207,6 +197,8 @@ def _summarize_all(items: list[tuple[str, bytes]], policy: Policy, jobs: int | N
         return _summarize_chunk(items, policy)
     import concurrent.futures
     import multiprocessing
+
+    import statesafe.auditor.engine  # noqa: F401  (loaded once here; forked workers inherit it)
     # Largest first, dealt round-robin into a few chunks per worker: even loads, little pickling.
     order = sorted(range(len(items)), key=lambda i: -len(items[i][1]))
     count = workers * 4
