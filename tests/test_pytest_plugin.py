@@ -112,6 +112,20 @@ def test_guard_is_off_again_after():
     run(pytester).assert_outcomes(passed=2, failed=1)
 
 
+def test_skill_dir_fixture_uses_the_policy_where_pytest_started(pytester):
+    pytester.makefile(".toml", statesafe='destructive = ["state.json"]\n')
+    pytester.makepyfile("""
+def test_raw(statesafe_skill_dir):
+    open("state.json", "w").close()
+
+def test_not_in_this_policy(statesafe_skill_dir):
+    open("threads_daily_tracker.json", "w").close()
+""")
+    result = run(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*PolicyViolation: open with mode 'w' on *skill/state.json*"])
+
+
 @pytest.mark.parametrize("where, outcome", [
     ("session", {"passed": 1, "errors": 1}),
     ("module", {"passed": 1, "errors": 1}),

@@ -114,9 +114,7 @@ def install(mode: str = "enforce", *, policy: Policy | str | os.PathLike | None 
         if not _hook_live:
             _state = None
             raise StatesafeError("cannot install the guard: an existing audit hook refused sys.addaudithook")
-    if os.open is _real_os_open:
-        os.open = _guarded_os_open
-        os.supports_dir_fd.add(_guarded_os_open)  # so shutil/os keep their fd-based code paths
+    _patch_os_open()
     if exit_on_violation and not _atexit_registered:
         _atexit_registered = True
         atexit.register(_exit_if_violated)
@@ -167,9 +165,13 @@ def _restore(state: _State | None) -> None:
         uninstall()
     else:
         _state = state
-        if os.open is _real_os_open:
-            os.open = _guarded_os_open
-            os.supports_dir_fd.add(_guarded_os_open)
+        _patch_os_open()
+
+
+def _patch_os_open() -> None:
+    if os.open is _real_os_open:
+        os.open = _guarded_os_open
+        os.supports_dir_fd.add(_guarded_os_open)  # so shutil and os keep their fd-based code paths
 
 
 # --- the hook --------------------------------------------------------------------------------

@@ -137,14 +137,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
 
 
 @pytest.fixture
-def statesafe_skill_dir(tmp_path, monkeypatch):
+def statesafe_skill_dir(request, tmp_path, monkeypatch):
     """A temporary skill directory, made the working directory, with the guard on (enforce).
 
-    Seed it through ``statesafe.write``; raw writes to policy files in it fail the test.
+    The policy is the session's (that of the directory pytest was started in). Seed
+    the directory through ``statesafe.write``; raw writes to policy files fail the test.
     """
     skill = tmp_path / "skill"
     skill.mkdir()
+    session = guard._state
+    policy = session.policy if session else str(request.config.invocation_params.dir)
     monkeypatch.chdir(skill)
-    with guard.guarded("enforce", policy=guard._state.policy if guard._state else None,
-                       exit_on_violation=bool(guard._state and guard._state.exit_on_violation)):
+    with guard.guarded("enforce", policy=policy, exit_on_violation=bool(session and session.exit_on_violation)):
         yield skill
