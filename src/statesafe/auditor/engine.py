@@ -27,7 +27,7 @@ from libcst.metadata import MetadataWrapper
 
 from statesafe.auditor import manifest
 from statesafe.auditor.extract import Extractor
-from statesafe.auditor.resolve import Resolver, display, is_resolved, sink_texts
+from statesafe.auditor.resolve import Resolver, could_be_policy_name, display, is_resolved, sink_texts
 from statesafe.auditor.rules import RULES
 from statesafe.auditor.summary import ModuleSummary, Sink
 from statesafe.auditor.types import Finding
@@ -155,7 +155,8 @@ def _sink_findings(resolver: Resolver, mod, fq, func, sink: Sink, strict: bool):
     for action, text, via in sink_texts(resolver, mod, fq, sink):
         file_class = resolver.classify(text)
         if file_class is None:
-            if unresolved is None and not is_resolved(text) and action in RAW_ACTIONS and action != "rename-away":
+            if (unresolved is None and action in RAW_ACTIONS and action != "rename-away" and not is_resolved(text)
+                    and could_be_policy_name(text, resolver.policy)):
                 unresolved = text
             continue
         classified = True
@@ -269,16 +270,17 @@ class _MultiFile:
         if key in self.memo:
             return self.memo[key]
         self.memo[key] = []
-        found = [t for _, texts in self.sites(mod, g, env, depth) for t in texts]
+        found = [t for _, texts, _ in self.sites(mod, g, env, depth) for t in texts]
         self.memo[key] = found
         return found
 
-    def sites(self, mod, g, env, depth):
+    def sites(self, mod, g, env, depth) -> list[tuple]:
+        """(position, destructive texts, the call or None) for each write or call in ``g``."""
         resolver = self.resolver
         out = []
         for sink in g.sinks:
             if sink.action in REWRITE_ACTIONS and not sink.in_transaction:
-                out.append((sink.position, self.destructive(resolver.texts(sink.target, mod, g.qualname, env))))
+                out.append((sink.position, self.destructive(resolver.texts(sink.target, mod, g.qualname, env)), None))
         if depth < 4:
             for call in g.calls:
                 if call.in_transaction:
@@ -289,7 +291,7 @@ class _MultiFile:
                         genv = resolver.bind(call, mod, g.qualname, env, gmod, callee, bound)
                         texts.extend(self.writes(gmod, callee, genv, depth + 1))
                 out.append((call.position, list(dict.fromkeys(texts)), call))
-        return [(site[0], site[1]) if len(site) == 2 else (site[0], site[1], site[2]) for site in out]
+        return out
 
     def destructive(self, texts) -> list[str]:
         return [t for t, _ in texts if self.resolver.classify(t) is FileClass.DESTRUCTIVE]
@@ -311,7 +313,7 @@ class _MultiFile:
         result = None
         if len(seen) >= 2:
             covered_by_callee = any(
-                len(site) == 3 and set(seen) <= set(site[1]) and any(
+                site[2] is not None and set(seen) <= set(site[1]) and any(
                     self.reports(gmod, callee) for name in site[2].callees
                     for gmod, callee, _ in self.resolver.callees(name, mod, site[2].method))
                 for site in sites)

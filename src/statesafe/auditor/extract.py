@@ -89,7 +89,8 @@ class Extractor(cst.CSTVisitor):
         return self.get_metadata(QualifiedNameProvider, node, set())
 
     def qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.qnames(node)}
+        """Imported or builtin names only: a local ``os = Store()`` is not the os module."""
+        return {q.name for q in self.qnames(node) if q.source is not QualifiedNameSource.LOCAL}
 
     def position(self, node: cst.CSTNode) -> tuple:
         r = self.get_metadata(PositionProvider, node)
@@ -189,7 +190,7 @@ class Extractor(cst.CSTVisitor):
             if receiver.value == "self" and self.method_class():
                 return ("attr", self.method_class(), attr)
             held = self.lookup(receiver.value, receiver)
-            if held == ("argns",) or (receiver.value in ARGS_NAMES and held[0] in ("param", "name", "unk")):
+            if held == ("argns",) or (receiver.value in ARGS_NAMES and held[0] in ("param", "name", "unk", "call")):
                 return ("arg", attr)
         for q in self.qnames(node):
             if q.source is QualifiedNameSource.IMPORT:

@@ -4,6 +4,7 @@ Only shapes whose behaviour the rewrite keeps are matched (the engine uses the
 same matcher to say, per finding, whether a fix exists):
 
     with open(T, "w") as f: json.dump(D, f[, indent=..., ensure_ascii=...])   -> statesafe.write(T, D)
+        (optionally followed by f.write("\\n"): statesafe.write ends JSON with a newline)
     with open(T, "w") as f: f.write(S)                                         -> statesafe.write(T, S)
     json.dump(D, open(T, "w"))  /  open(T, "w").write(S)                       -> statesafe.write(T, ...)
     Path(T).write_text(S[, encoding="utf-8"])  /  P.write_bytes(B)            -> statesafe.write(T, S)
@@ -178,9 +179,10 @@ def _match_with(node: cst.With) -> Match | None:
     if not body:
         return None
     is_handle = lambda n: isinstance(n, cst.Name) and n.value == handle  # noqa: E731
-    if mode in ("w", "wt", "wb") and len(body) == 1:
-        data = _json_dump(body[0], is_handle) if mode != "wb" else None
-        if data is None:
+    if mode in ("w", "wt", "wb") and 1 <= len(body) <= 2:
+        newline = len(body) == 2 and _string(_write_of(body[1], handle)) == "\n"
+        data = _json_dump(body[0], is_handle) if mode != "wb" and (len(body) == 1 or newline) else None
+        if data is None and len(body) == 1:
             data = _write_of(body[0], handle)
         if data is not None:
             return Match(call, _call("write", target, data))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import posixpath
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -26,8 +27,12 @@ Texts = tuple  # tuple[tuple[str, str | None], ...]: (text, via)
 _UNKNOWN: Texts = ((UNKNOWN_TEXT, None),)
 
 
+_SYMBOL = re.compile("\x01([^\x01]*)\x01")
+
+
 def display(text: str) -> str:
-    return text.replace(UNKNOWN_TEXT, "…")
+    """A candidate text for messages: unknown parts as "…", a parameter as {name}."""
+    return _SYMBOL.sub(r"{\1}", text.replace(UNKNOWN_TEXT, "…"))
 
 
 def _module_parts(path: str) -> list[str]:
@@ -66,6 +71,24 @@ def _with_suffix(text: str, suffix: str) -> str:
 def is_resolved(text: str) -> bool:
     last = text.rstrip("/").rsplit("/", 1)[-1]
     return bool(last) and UNKNOWN_TEXT not in last and "\x01" not in last
+
+
+def could_be_policy_name(text: str, policy: Policy) -> bool:
+    """Whether a file name with unknown parts may still turn out to name a policy file.
+
+    ``tracker.json.tmp-<pid>`` cannot, whatever the pid: no listed name starts that
+    way. Glob patterns are assumed to match anything.
+    """
+    last = text.rstrip("/").rsplit("/", 1)[-1].replace("\x01", UNKNOWN_TEXT)
+    if not last:
+        return True
+    shape = re.compile(".*".join(re.escape(part) for part in last.split(UNKNOWN_TEXT)), re.S)
+    for patterns in (policy.destructive, policy.logs, policy.companion, policy.compiled):
+        for pattern in patterns:
+            name = pattern.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+            if re.search(r"[*?\[]", name) or shape.fullmatch(name):
+                return True
+    return False
 
 
 class Resolver:

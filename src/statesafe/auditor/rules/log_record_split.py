@@ -28,8 +28,10 @@ class LogRecordSplit(Rule):
 
     ## Fix safety
     The fix replaces the whole `with` block by `statesafe.append(LOG, record)` when the block only
-    dumps the record and writes the newline. It is safe: the same JSON line is appended, written
-    in one piece.
+    dumps the record and writes the newline, adding `import statesafe`. The record's fields are
+    appended as one JSON line, written in one piece; statesafe.append also adds `run_id` and
+    `timestamp` when the record lacks them (readers of a JSON-lines log see two more keys), and
+    keeps non-ASCII characters as they are instead of `\\u` escapes (the same JSON value).
     '''
 
     CODE = "FS204"
