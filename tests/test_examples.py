@@ -155,6 +155,16 @@ def test_refresh_names_the_missing_file(tmp_path):
                                                 "(is --dir the skill's working directory?)"]
 
 
+def test_refresh_refuses_a_corrupted_tracker_and_leaves_it_for_recovery(workdir):
+    (workdir / TRACKER).write_bytes(b'{"posts": [')
+    done = run(THREADS, "refresh", workdir, check=False)
+    assert done.returncode != 0
+    [message] = done.stderr.strip().splitlines()
+    assert message.startswith(f"{workdir / TRACKER}: not valid JSON")
+    assert (workdir / TRACKER).read_bytes() == b'{"posts": [' and statesafe.backups(workdir / TRACKER) == []
+    assert len(log_lines(workdir / "threads_refresh.log")) == 3  # a failed run is not logged as a refresh
+
+
 def test_review_rewrites_tracker_style_guide_and_concepts_together_with_backups(workdir):
     policy_files = (TRACKER, "style_guide.md", "concept_library.md")
     before = {name: (workdir / name).read_bytes() for name in policy_files}
