@@ -225,6 +225,29 @@ def test_removing_the_users_tree_fails():
     assert (user / TRACKER).read_text() == "user data"
 
 
+def test_scripts_the_tests_start_are_guarded_unless_the_test_is_marked(pytester):
+    pytester.makepyfile(SEED + """
+import subprocess, sys
+RAW = "open('threads_daily_tracker.json', 'w').write('lost')"
+
+def test_script_writes_raw(skill):
+    done = subprocess.run([sys.executable, "-c", RAW], cwd=skill, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+@pytest.mark.statesafe_off
+def test_legacy_script_on_purpose(skill):
+    subprocess.run([sys.executable, "-c", RAW], cwd=skill, check=True)
+    assert (skill / TRACKER).read_text() == "lost"
+
+def test_compliant_script(skill):
+    code = "import statesafe; statesafe.write('threads_daily_tracker.json', {'posts': [2]})"
+    subprocess.run([sys.executable, "-c", code], cwd=skill, check=True)
+""")
+    result = run(pytester, "--statesafe")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*AssertionError: *PolicyViolation: open with mode 'w' on *threads_daily_tracker.json*"])
+
+
 def test_help_lists_the_option(pytester):
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*--statesafe *", "*--statesafe-mode=*", "*statesafe*guard mode for every run*"])

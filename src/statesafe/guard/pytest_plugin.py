@@ -3,7 +3,8 @@
 ``pytest --statesafe`` (or ``--statesafe-mode=enforce|warn|off``, or ``statesafe =
 enforce|warn|off`` in the ini file) arms the guard before conftest files are imported and leaves it on
 through collection, fixtures of every scope, the tests, session teardown and
-``atexit``. A refusal a test catches and hides still fails that test; one outside
+``atexit``, and the Python scripts the tests start (through the same start-up hook
+as ``statesafe run``). A refusal a test catches and hides still fails that test; one outside
 any test fails the session. ``@pytest.mark.statesafe_off`` lets a test (its setup,
 body and teardown) break the rules on purpose. The ``statesafe_skill_dir``
 fixture gives a test a temporary working directory with the guard on.
@@ -16,12 +17,16 @@ directory the run made) is cleanup and passes; see docs/guard.md.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from statesafe import guard
+from statesafe.guard import boot
 
 MODES = ("enforce", "warn", "off")
 _previous = pytest.StashKey[object]()
+_environ = pytest.StashKey[dict]()
 _leftover = pytest.StashKey[list]()
 _depth = 0  # pytest sessions running in this process (pytester runs them nested)
 
@@ -51,10 +56,12 @@ def _start(config: pytest.Config) -> None:
     if _previous in config.stash:
         return
     config.stash[_previous] = guard._state
+    config.stash[_environ] = {name: os.environ.get(name) for name in boot.VARIABLES}
     _depth += 1
     mode = _session_mode(config)
     if mode != "off":
         guard.install(mode, exit_on_violation=True)
+        os.environ.update(boot.environment(mode, str(config.invocation_params.dir), os.environ))
         basetemp = config.getoption("basetemp", None) or getattr(config.known_args_namespace, "basetemp", None)
         if basetemp:
             guard.add_scratch(basetemp)
@@ -78,7 +85,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     _depth -= 1
     if _depth > 0:  # a nested (pytester) session: put back the outer session's guard
         guard._restore(config.stash[_previous])
+        _set_environ(config.stash[_environ])
     # The outermost session leaves the guard on: atexit handlers still run after this.
+
+
+def _set_environ(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _phase(item: pytest.Item):
@@ -86,11 +102,14 @@ def _phase(item: pytest.Item):
         yield
         return
     before = guard._state
+    environ = {name: os.environ.get(name) for name in boot.VARIABLES}
     guard.uninstall()
+    _set_environ(item.config.stash[_environ])  # the scripts it starts run unguarded too
     try:
         yield
     finally:
         guard._restore(before)
+        _set_environ(environ)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,9 +1,9 @@
 """``statesafe run -- CMD [ARGS...]``: CMD runs guarded, and so does every Python process it starts.
 
-The guard travels in the environment: ``PYTHONPATH`` gets a directory whose
-``sitecustomize.py`` installs it at start-up (then runs any sitecustomize it
-shadows), and ``STATESAFE_GUARD`` / ``STATESAFE_GUARD_POLICY`` carry the mode and
-the directory whose policy applies. CMD replaces this process (exec), so its exit
+The guard travels in the environment (:mod:`statesafe.guard.boot`): ``PYTHONPATH``
+gets a directory whose ``sitecustomize.py`` installs it at start-up (then runs any
+sitecustomize it shadows), and ``STATESAFE_GUARD`` / ``STATESAFE_GUARD_POLICY``
+carry the mode and the directory whose policy applies. CMD replaces this process (exec), so its exit
 status and signals pass through unchanged.
 """
 
@@ -16,19 +16,8 @@ import sys
 
 import click
 
+from statesafe.guard.boot import environment
 from statesafe.policy import load_policy
-
-BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot")
-
-
-def guard_environment(mode: str, policy_dir: str, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment that guards every Python process started with it."""
-    env = dict(os.environ if base is None else base)
-    rest = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != BOOT_DIR]
-    env["PYTHONPATH"] = os.pathsep.join([BOOT_DIR, *rest])
-    env["STATESAFE_GUARD"] = mode
-    env["STATESAFE_GUARD_POLICY"] = policy_dir
-    return env
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -44,7 +33,7 @@ def run(mode: str, command: tuple[str, ...]) -> None:
     usual; the Python processes they start are guarded.
     """
     load_policy()  # a broken policy source fails here, once, as "statesafe: error: ..."
-    env = guard_environment(mode, os.getcwd())
+    env = {**os.environ, **environment(mode, os.getcwd(), os.environ)}
     sys.stdout.flush()
     sys.stderr.flush()
     try:
