@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
 import signal
 import subprocess
@@ -75,6 +76,36 @@ def test_a_kill_at_every_step_of_a_commit_leaves_one_generation(home):
     assert step > 30  # every backup, temp, journal, rename and fsync of three files was a step
 
 
+def test_a_kill_at_every_step_of_an_in_process_undo_leaves_one_generation(home):
+    """The second file's rename fails, and the undo is killed at each of its steps in turn:
+    before the rollback journal lands the commit stands (forward), after it the undo does."""
+    outcomes = {}
+    step = 0
+    while True:
+        step += 1
+        root = fresh(home / f"step{step}")
+        second = str(sorted(root / f for f in FILES)[1])
+        failed, calls = [], itertools.count(1)
+
+        def failing(name, args):
+            if name == "replace" and os.fspath(args[1]) == second and not failed:
+                failed.append(True)
+                return True
+            return False
+
+        if not commit_dying(root, 2, lambda name, args: bool(failed) and next(calls) == step, failing):
+            assert one_generation(root) == 1 and leftovers(root) == []  # the undo completed in process
+            break
+        states = {json.loads(p.read_text()).get("state") for p in journals(root)} - {None}
+        state = states.pop() if states else "removed"  # the undo ran to the primary's removal
+        statesafe.recover(root)
+        outcomes[step] = one_generation(root)
+        assert leftovers(root) == []
+        assert outcomes[step] == {"commit": 2, "rollback": 1, "removed": 1}[state], f"undo step {step}, {state}"
+    gens = list(outcomes.values())
+    assert gens[0] == 2 and gens[-1] == 1 and gens == sorted(gens, reverse=True), outcomes
+
+
 CHILD = textwrap.dedent("""
     import json, sys
     import statesafe, statesafe.transactions
@@ -98,10 +129,11 @@ def crash_loop(root: Path, kills: int, seed: int) -> dict[str, int]:
         child = subprocess.Popen([sys.executable, "-c", CHILD, str(acked), *FILES], cwd=root, env=child_env(),
                                  stdout=subprocess.PIPE, text=True)
         assert child.stdout.readline() == "ready\n"
-        time.sleep(rng.uniform(0, 0.06))
+        first = int(child.stdout.readline())  # under way: kill it somewhere in the next transactions
+        time.sleep(rng.uniform(0, 0.03))
         child.send_signal(signal.SIGKILL)
         out, _ = child.communicate()
-        acks = [int(line) for line in out.split()]
+        acks = [first] + [int(line) for line in out.split()]
         acked = max([acked, *acks])
         stats["acknowledged"] += len(acks)
         stats["roll-forward"] += committed(root)
@@ -112,6 +144,11 @@ def crash_loop(root: Path, kills: int, seed: int) -> dict[str, int]:
             if gen is not None:  # put the written member back in step with the others
                 with statesafe.transaction() as tx:
                     write_generation(tx, root, gen, ["style_guide.md"])
+        elif kill % 4 == 0:  # the command line, as a person would run it
+            result = subprocess.run([sys.executable, "-m", "statesafe", "recover", str(root)], env=child_env(),
+                                    capture_output=True, text=True, timeout=60)
+            assert result.returncode in (0, 1), result.stderr
+            gen = one_generation(root)
         else:
             statesafe.recover(root)
             gen = one_generation(root)
@@ -125,9 +162,7 @@ def crash_loop(root: Path, kills: int, seed: int) -> dict[str, int]:
 
 
 def test_random_kills_of_a_transaction_loop(home):
-    stats = crash_loop(home, kills=20, seed=20)
-    print(stats)
-    assert stats["acknowledged"] > 20  # the child got real work done between kills
+    print(crash_loop(home, kills=20, seed=20))
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@ their generation, and a look at what a directory holds."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -71,9 +72,10 @@ def fresh(root: Path) -> Path:
     return root
 
 
-def commit_dying(root: Path, gen: int, when) -> bool:
+def commit_dying(root: Path, gen: int, when, fail=lambda name, args: False) -> bool:
     """Commit ``gen`` in a forked child SIGKILLed just before the first filesystem call (one of
-    STEPS) for which ``when(name, args)`` is true; False if the commit finished first."""
+    STEPS) for which ``when(name, args)`` is true; False if the commit finished first (or
+    failed: calls ``fail(name, args)`` accepts raise EIO, as a failing disk would)."""
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         try:
@@ -83,6 +85,8 @@ def commit_dying(root: Path, gen: int, when) -> bool:
                 def dying(*args, _real=real, _name=name, **kwargs):
                     if when(_name, args):
                         os.kill(os.getpid(), signal.SIGKILL)
+                    if fail(_name, args):
+                        raise OSError(errno.EIO, os.strerror(errno.EIO))
                     return _real(*args, **kwargs)
 
                 setattr(os, name, dying)
