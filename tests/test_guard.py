@@ -118,6 +118,18 @@ def test_violation_is_not_an_oserror_warns_and_pickles(skill):
     assert (skill / TRACKER).read_bytes() == b'{"posts": [1]}\n'
 
 
+def test_warnings_as_errors_still_raise_the_violation_and_record_it(skill):
+    got = result_of(run_script(skill, """
+        warnings.simplefilter("error")
+        guard.install()
+        try:
+            open("threads_daily_tracker.json", "w")
+        except Exception as exc:
+            print(json.dumps([type(exc).__name__, len(guard.take_violations())]))
+    """))
+    assert got == ["PolicyViolation", 1]
+
+
 def test_other_threads_are_guarded_and_the_sanctioned_context_does_not_leak(skill):
     got = result_of(run_script(skill, """
         from statesafe.sanction import sanctioned

@@ -590,9 +590,14 @@ def _refuse(state: _State, path: str | None, cls: FileClass, attempted: str) -> 
     """Warn; in enforce mode also record and raise. Nothing has been opened or changed yet."""
     __tracebackhide__ = True
     violation = PolicyViolation(path or "?", cls.value, attempted, INSTEAD[cls], warn=False)
-    warnings.warn(str(violation), PolicyWarning, stacklevel=_caller_level())
     if state.mode == "enforce":
         _violations.append(str(violation))
+    try:
+        warnings.warn(str(violation), PolicyWarning, stacklevel=_caller_level())
+    except PolicyWarning:  # warnings turned into errors (-W error): still raise the refusal itself
+        if state.mode != "enforce":
+            raise
+    if state.mode == "enforce":
         raise violation
 
 
