@@ -70,6 +70,11 @@ def test_command_line_beats_ini_and_bad_ini_is_a_usage_error(pytester):
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*ini option 'statesafe' must be one of enforce, warn, off*'strict'*"])
+    pytester.makeini("[pytest]\n")
+    pytester.makefile(".toml", statesafe="keep-backups = 0\n")
+    broken = run(pytester, "--statesafe")
+    assert broken.ret == pytest.ExitCode.USAGE_ERROR
+    broken.stderr.fnmatch_lines(["*statesafe: *statesafe.toml: 'keep-backups' must be a whole number*"])
 
 
 def test_marker_lets_a_test_break_the_rules_on_purpose(pytester):

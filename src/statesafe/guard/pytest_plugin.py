@@ -1,13 +1,14 @@
 """pytest plugin (entry point ``statesafe``): the whole test run under the guard.
 
 ``pytest --statesafe`` (or ``--statesafe-mode=enforce|warn|off``, or ``statesafe =
-enforce|warn|off`` in the ini file) arms the guard before conftest files are imported and leaves it on
-through collection, fixtures of every scope, the tests, session teardown and
-``atexit``, and the Python scripts the tests start (through the same start-up hook
-as ``statesafe run``). A refusal a test catches and hides still fails that test; one outside
-any test fails the session. ``@pytest.mark.statesafe_off`` lets a test (its setup,
-body and teardown) break the rules on purpose. The ``statesafe_skill_dir``
-fixture gives a test a temporary working directory with the guard on.
+enforce|warn|off`` in the ini file) arms the guard before conftest files are
+imported and leaves it on through collection, fixtures of every scope, the tests,
+session teardown and ``atexit``, and in the Python scripts the tests start (the
+same start-up hook as ``statesafe run``). A refusal a test catches and hides still
+fails that test; one outside any test fails the session.
+``@pytest.mark.statesafe_off`` lets a test (setup, body, teardown, the scripts it
+starts) break the rules on purpose. The ``statesafe_skill_dir`` fixture gives a
+test a temporary working directory with the guard on.
 
 Precedence, most explicit first: the ``statesafe_off`` marker, the
 ``statesafe_skill_dir`` fixture (enforce), the command line, the ini option.
@@ -22,6 +23,7 @@ import os
 import pytest
 
 from statesafe import guard
+from statesafe.errors import StatesafeError
 from statesafe.guard import boot
 
 MODES = ("enforce", "warn", "off")
@@ -60,7 +62,10 @@ def _start(config: pytest.Config) -> None:
     _depth += 1
     mode = _session_mode(config)
     if mode != "off":
-        guard.install(mode, exit_on_violation=True)
+        try:
+            guard.install(mode, exit_on_violation=True)
+        except StatesafeError as exc:
+            raise pytest.UsageError(f"statesafe: {exc}") from None
         os.environ.update(boot.environment(mode, str(config.invocation_params.dir), os.environ))
         basetemp = config.getoption("basetemp", None) or getattr(config.known_args_namespace, "basetemp", None)
         if basetemp:

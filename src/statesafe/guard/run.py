@@ -27,6 +27,10 @@ from statesafe.policy import load_policy
 def run(mode: str, command: tuple[str, ...]) -> None:
     """Run COMMAND with every Python process in it guarded.
 
+    \b
+        statesafe run -- python scripts/refresh.py --dir data
+        statesafe run --mode warn -- make test
+
     A raw write to a policy file raises PolicyViolation in the process that tries
     it, and that process exits non-zero even if it catches the error. The policy
     is the one in effect in the current directory. Non-Python programs run as
