@@ -185,6 +185,20 @@ def test_an_undo_interrupted_after_its_decision_is_rolled_back_by_recover(home, 
     assert leftovers(home) == [] and report.transactions[0][1] == "rolled back"
 
 
+def test_a_rollback_decided_but_not_yet_durable_keeps_its_undo_images_for_recover(home, monkeypatch):
+    commit(home, 1)
+    order = sorted(home / f for f in FILES)
+    faults = Faults(monkeypatch)
+    faults.fail("replace", errno.EIO, when=lambda src, dst: Path(dst) == order[1], times=1)
+    decided = lambda: any(json.loads(p.read_text()).get("state") == "rollback" for p in journals(home))
+    faults.fail("fsync", errno.EIO, when=lambda fd: os.path.isdir(fd_path(fd)) and decided(), times=1)
+    with pytest.raises(WriteError, match="rollback is not finished"):
+        commit(home, 2)
+    monkeypatch.undo()
+    assert [o for _, o, _ in statesafe.recover(home).transactions] == ["rolled back"]
+    assert one_generation(home) == 1 and leftovers(home) == []
+
+
 def test_without_hard_links_backups_are_copies_and_a_failed_commit_still_rolls_back(home, monkeypatch):
     commit(home, 1)
     before = snapshot(home)

@@ -459,12 +459,12 @@ class Transaction:
                 fsutil.fsync_directory(directory, directory)
             rolled = dict(record, state=ROLLBACK, members=[m.record() for m in members])
             _write_record(primary, rolled, members[0].target, members[0].before)
-            fsutil.fsync_directory(primary.parent, members[0].target)
-        except BaseException as exc:
+        except BaseException as exc:  # the journal still says commit: its undo images must go
             for undo in made:
                 fsutil.discard(undo)
             raise _unfinished(cause, exc, primary, "the transaction stays committed") from exc
-        try:
+        try:  # from here the journal says rollback: its undo images must stay until used
+            fsutil.fsync_directory(primary.parent, members[0].target)
             for member in members:
                 _settle_member(member.record(), ROLLBACK)
             for directory in sorted({m.target.parent for m in members}):
