@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -33,7 +33,7 @@ def test_one_line_with_run_id_and_utc_timestamp_first(home):
     record = json.loads(line)
     assert list(record) == ["run_id", "timestamp", "event", "note"]
     assert record == fields and record["note"] == "café"
-    assert re.fullmatch(r"[0-9a-f]{32}", record["run_id"])
+    assert re.fullmatch(r"[0-9a-f]{32}", record["run_id"]) and uuid.UUID(record["run_id"]).version == 4
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["timestamp"])
 
 
@@ -111,6 +111,16 @@ def test_append_to_a_file_that_must_be_rewritten_whole_is_refused(home, name):
         statesafe.append(name, {"n": 1})
     assert "statesafe.write" in str(caught.value)
     assert not (home / name).exists()
+
+
+def test_refused_append_leaves_an_existing_file_untouched(home):
+    statesafe.write(TRACKER, {"a": 1})
+    (home / "alias.log").symlink_to(home / TRACKER)  # a log name does not make the tracker a log
+    before = (home / TRACKER).read_bytes()
+    for name in (TRACKER, "alias.log"):
+        with pytest.warns(UserWarning), pytest.raises(PolicyViolation):
+            statesafe.append(name, {"n": 1})
+    assert (home / TRACKER).read_bytes() == before
 
 
 def test_append_to_a_backup_is_refused(home):

@@ -1,14 +1,20 @@
 """``statesafe.lock(path)``: one writer at a time per file, across processes and threads.
 
-Built on filelock (an flock() on Unix, msvcrt on Windows: cross-platform and well
-kept) on ``.<name>.lock`` beside the resolved file, so a symlinked policy file and
-its target share one lock. The lock file is kept: deleting it would let two
-processes lock two different inodes under one name.
+The lock is an flock() on ``.<name>.lock`` beside the resolved file, so a symlinked
+policy file and its target share one lock. The lock file is kept: deleting it would let
+two processes lock two different inodes under one name.
 
-Within a process the lock is re-entrant per thread (write() and transaction() take
-it themselves, so a caller that already holds it does not deadlock), other threads
-wait, and one thread may hold the locks of several files. Like every flock, it is
-advisory and unreliable on some network filesystems (NFS without lock support).
+Why not filelock on POSIX: filelock 4.x spends about 200 microseconds and 500 Python
+calls on each acquire and release (measured: 198 us against 28 us here), a fifth of a
+whole 1 KB write. The flock itself is a few lines; Windows, where locking is msvcrt's
+and subtler, uses filelock. A contended lock is polled (non-blocking flock, short
+sleeps) like filelock does: measured with 8 processes on 2 cores, a blocking flock()
+that hands the lock to a woken waiter every time was 1.7x slower (a lock convoy).
+
+Within a process the lock is re-entrant per thread (write() and transaction() take it
+themselves, so a caller that already holds it does not deadlock), other threads wait,
+and one thread may hold the locks of several files. Like every flock, it is advisory,
+and unreliable on some network filesystems (NFS without lock support).
 """
 
 from __future__ import annotations
@@ -17,25 +23,36 @@ import contextlib
 import os
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
-
-from filelock import FileLock, Timeout
 
 from statesafe import names
 from statesafe.errors import LockError
 from statesafe.fsutil import resolve_target, stat_or_none
 
-_POLL_INTERVAL = 0.002  # filelock polls a non-blocking flock; a short wait keeps hand-overs quick
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+_OPEN_FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_POLL_INTERVAL = 0.002
 
 
 class _Held:
     """A file's lock in this process: a thread lock in front of the one cross-process lock."""
 
-    def __init__(self, lock_path: Path, mode: int):
+    def __init__(self, path: Path, mode: int):
         self.thread_lock = threading.RLock()
         self.depth = 0
-        self.file_lock = FileLock(lock_path, mode=mode, thread_local=False)
+        self.path = path
+        self.mode = mode
+        self.fd: int | None = None
+        self.file_lock = None
+        if fcntl is None:
+            from filelock import FileLock
+            self.file_lock = FileLock(path, mode=mode, thread_local=False)
 
 
 _held: dict[Path, _Held] = {}
@@ -45,7 +62,7 @@ _inherited: list[dict[Path, _Held]] = []
 
 def _forget_after_fork() -> None:
     """A forked child starts with no locks; the parent's are kept alive, never released from here
-    (releasing a flock inherited through fork would release the parent's)."""
+    (its descriptors share the parent's flock)."""
     global _held, _registry
     _inherited.append(_held)
     _held = {}
@@ -67,9 +84,61 @@ def _entry(target: Path) -> _Held:
         if held is None:
             info = stat_or_none(target)
             # as private as the file, but always usable by its owner
-            mode = (stat.S_IMODE(info.st_mode) & 0o666 | 0o600) if info else -1
+            mode = (stat.S_IMODE(info.st_mode) & 0o666 | 0o600) if info else 0o666
             held = _held[target] = _Held(lock_path(target), mode)
         return held
+
+
+def _flock(held: _Held, target: Path, timeout: float | None) -> None:
+    """Take the cross-process lock, polling a non-blocking flock until ``timeout`` (None: forever)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(held.path, _OPEN_FLAGS, held.mode)
+        except OSError as exc:
+            raise LockError(f"{target}: cannot lock {held.path}: {exc.strerror or exc}") from exc
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise LockError(f"{target}: lock not acquired within {timeout}s "
+                                        f"(held by another process; lock file {held.path})") from None
+                    time.sleep(_POLL_INTERVAL)
+            if os.fstat(fd).st_nlink:
+                held.fd = fd
+                return
+        except OSError as exc:
+            os.close(fd)
+            raise LockError(f"{target}: cannot lock {held.path}: {exc.strerror or exc}") from exc
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # the lock file was deleted while we waited: lock the one now at its name
+
+
+def _acquire_file(held: _Held, target: Path, timeout: float | None) -> None:
+    if held.file_lock is None:
+        _flock(held, target, timeout)
+        return
+    from filelock import Timeout
+    try:
+        held.file_lock.acquire(timeout=-1 if timeout is None else timeout, poll_interval=_POLL_INTERVAL)
+    except Timeout:
+        raise LockError(f"{target}: lock not acquired within {timeout}s "
+                        f"(held by another process; lock file {held.path})") from None
+    except OSError as exc:
+        raise LockError(f"{target}: cannot lock {held.path}: {exc.strerror or exc}") from exc
+
+
+def _release_file(held: _Held) -> None:
+    if held.file_lock is not None:
+        held.file_lock.release()
+        return
+    fd, held.fd = held.fd, None
+    os.close(fd)  # closing the only descriptor on it releases the flock
 
 
 @contextlib.contextmanager
@@ -81,25 +150,19 @@ def lock(path: str | os.PathLike, timeout: float | None = None) -> Iterator[Path
     """
     target = resolve_target(path)
     held = _entry(target)
+    started = time.monotonic()
     if not held.thread_lock.acquire(timeout=-1 if timeout is None else timeout):
         raise LockError(f"{target}: lock not acquired within {timeout}s (held by another thread)")
     try:
         if held.depth == 0:
-            try:
-                held.file_lock.acquire(timeout=-1 if timeout is None else timeout, poll_interval=_POLL_INTERVAL)
-            except Timeout:
-                raise LockError(f"{target}: lock not acquired within {timeout}s "
-                                f"(held by another process; lock file {held.file_lock.lock_file})") from None
-            except OSError as exc:
-                raise LockError(f"{target}: cannot lock {held.file_lock.lock_file}: "
-                                f"{exc.strerror or exc}") from exc
+            _acquire_file(held, target, None if timeout is None
+                          else max(0.0, timeout - (time.monotonic() - started)))
         held.depth += 1
         try:
             yield target
         finally:
             held.depth -= 1
             if held.depth == 0:
-                held.file_lock.release()
+                _release_file(held)
     finally:
         held.thread_lock.release()
-
