@@ -292,6 +292,17 @@ def test_unreadable_stdin_is_refused(skill):
         assert result.returncode == 2 and "could not read this tool call" in result.stderr, garbage
 
 
+def test_the_hook_keeps_libcst_the_writers_and_the_auditor_off_its_path(skill):
+    call = payload("Bash", {"command": "sed -i s/a/b/ style_guide.md; cat notes.md"}, skill)
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "statesafe", "hook", "claude"],
+                            input=json.dumps(call), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "import time:" in line}
+    assert "statesafe.guard.shell" in imported  # the check is real: it sees what the hook imports
+    assert not {name for name in imported if name.split(".")[0] == "libcst"
+                or name.startswith(("statesafe.writers", "statesafe.auditor", "statesafe.fsutil"))}
+
+
 def test_the_installed_command_refuses_when_statesafe_cannot_even_start(tmp_path):
     command = hook_command(shlex.quote(str(tmp_path / "missing" / "statesafe")), apply=False)
     result = subprocess_hook(payload("Write", {"file_path": "notes.md", "content": ""}, tmp_path), command=command)

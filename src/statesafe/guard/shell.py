@@ -70,6 +70,8 @@ class _Lexer(shlex.shlex):
     shlex already knows both (its "c" state reads punctuation, its quote states
     read quotes); the ``state`` property records them, so ``echo '>' x`` is not
     a redirection. Comments and heredoc bodies are read raw from the stream.
+    It leans on shlex internals (``state``, ``_pushback_chars``), unchanged from
+    Python 3.10 to 3.13; tests/test_shell.py would catch a change.
     """
 
     def __init__(self, text: str):
