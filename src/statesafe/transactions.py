@@ -171,11 +171,14 @@ def _settle_member(member: dict, state: str) -> bool:
     return changed
 
 
-def _delete_journals(record: dict, anchor: Path) -> None:
-    """Primary first (the transaction is over), then the pointers; each removal made durable."""
+def _delete_journals(record: dict) -> None:
+    """Primary first (the transaction is over), then the pointers.
+
+    No directory fsync: should power loss undo a removal, the journal comes back with nothing
+    pending (or as a pointer without its primary) and is simply removed again.
+    """
     for journal in map(Path, record["journals"]):
-        if _unlink(journal):
-            fsutil.fsync_directory(journal.parent, anchor)
+        _unlink(journal)
 
 
 def _settle_locked(journal: Path, record: dict, locked: set[Path], report: RecoveryReport) -> None:
@@ -188,7 +191,6 @@ def _settle_locked(journal: Path, record: dict, locked: set[Path], report: Recov
         # A pointer without its primary: written before the primary (never committed) or left
         # after it was deleted (fully committed). Either way nothing is pending but the pointer.
         if _unlink(journal):
-            fsutil.fsync_directory(journal.parent, journal)
             report.transactions.append((tx, "removed leftover journal", tuple(_targets(record))))
         return
     state = main["state"]
@@ -203,7 +205,7 @@ def _settle_locked(journal: Path, record: dict, locked: set[Path], report: Recov
         fsutil.fsync_directory(directory, directory)
     done = not any(_pending(m) for m in main["members"])
     if done:
-        _delete_journals(main, primary)
+        _delete_journals(main)
     if changed or done:
         report.transactions.append((tx, _OUTCOME[state] + ("" if done else " (partly: other files locked)"),
                                     tuple(changed or _targets(main))))
@@ -469,7 +471,7 @@ class Transaction:
                 _settle_member(member.record(), ROLLBACK)
             for directory in sorted({m.target.parent for m in members}):
                 fsutil.fsync_directory(directory, directory)
-            _delete_journals(rolled, primary)
+            _delete_journals(rolled)
         except BaseException as exc:
             raise _unfinished(cause, exc, primary, "its rollback is not finished") from exc
         for member in members:
@@ -483,7 +485,7 @@ class Transaction:
             for member in members:
                 if member.prior is not None:
                     fsutil.discard(member.prior)
-            _delete_journals(record, members[0].target)
+            _delete_journals(record)
         except OSError:
             pass
         for member in members:
