@@ -61,8 +61,7 @@ def restore(path: str | os.PathLike, backup: str | os.PathLike) -> Path | None:
         before = fsutil.stat_or_none(target)
         temp = fsutil.write_temp(target, content, before or os.stat(source))
         try:
-            snapshot = fsutil.take_backup(target, corrupted=True)
-            fsutil.prune(target, keep)
+            snapshot = fsutil.backup_and_prune(target, keep, corrupted=True)
             fsutil.commit(temp, target, snapshot, existed=before is not None)
         except BaseException:
             fsutil.discard(temp)

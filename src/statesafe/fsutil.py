@@ -185,7 +185,8 @@ def _copy_into(target: Path, backup: Path, like: os.stat_result) -> None:
     os.close(fd)
 
 
-def take_backup(target: Path, *, corrupted: bool = False, stamp: str | None = None) -> Path | None:
+def take_backup(target: Path, *, corrupted: bool = False, stamp: str | None = None,
+                existing: list[tuple[names.BackupName, Path]] | None = None) -> Path | None:
     """Keep the current ``target`` as ``<name>.bak-<stamp>[-N][-corrupted]``; None if it does not exist.
 
     O(1) where the filesystem allows: a hard link to the current inode. That link is a
@@ -193,7 +194,8 @@ def take_backup(target: Path, *, corrupted: bool = False, stamp: str | None = No
     name a new inode and leaves this one alone), so take it under the file's lock just
     before the rename. Where links fail it falls back to a fsynced copy. An existing name
     (an earlier backup in the same second, or a planted symlink) is never overwritten
-    or followed: link and O_EXCL both refuse it, and the counter moves on.
+    or followed: link and O_EXCL both refuse it, and the counter moves on. ``existing`` is
+    :func:`backups_of`'s answer when the caller already has it.
     """
     like = stat_or_none(target)
     if like is None:
@@ -201,7 +203,7 @@ def take_backup(target: Path, *, corrupted: bool = False, stamp: str | None = No
     stamp = stamp or names.utc_stamp()
     # after the newest of this second, even if older ones were pruned: a reused counter would sort
     # as the oldest backup and be pruned at once
-    first = 1 + max((parsed.counter for parsed, _ in backups_of(target)
+    first = 1 + max((parsed.counter for parsed, _ in (backups_of(target) if existing is None else existing)
                      if parsed.stamp == stamp and parsed.corrupted == corrupted), default=-1)
     use_link = True
     for counter in range(first, first + _MAX_NAME_ATTEMPTS):
@@ -228,24 +230,33 @@ def take_backup(target: Path, *, corrupted: bool = False, stamp: str | None = No
 
 def backups_of(target: Path) -> list[tuple[names.BackupName, Path]]:
     """Every statesafe backup of ``target`` beside it, newest first; unparseable names are ignored."""
+    prefix = target.name + names.BACKUP_MARK
     found = []
-    try:
-        entries = list(os.scandir(target.parent))
-    except FileNotFoundError:
-        return []
-    for entry in entries:
-        parsed = names.parse_backup(entry.name)
-        if parsed and parsed.base == target.name and not entry.is_dir(follow_symlinks=False):
-            found.append((parsed, Path(entry.path)))
+    for entry in _entries(target.parent):
+        if entry.name.startswith(prefix):
+            parsed = names.parse_backup(entry.name)
+            if parsed and parsed.base == target.name and not entry.is_dir(follow_symlinks=False):
+                found.append((parsed, Path(entry.path)))
     found.sort(reverse=True)
     return found
 
 
-def prune(target: Path, keep: int) -> list[Path]:
-    """Delete all but the ``keep`` newest regular backups and, separately, ``-corrupted`` snapshots."""
+def _entries(directory: Path) -> list[os.DirEntry]:
+    try:
+        with os.scandir(directory) as entries:
+            return list(entries)
+    except FileNotFoundError:
+        return []
+
+
+def prune(target: Path, keep: int, existing: list[tuple[names.BackupName, Path]] | None = None) -> list[Path]:
+    """Delete all but the ``keep`` newest regular backups and, separately, ``-corrupted`` snapshots.
+
+    ``existing``: :func:`backups_of`'s answer (newest first) when the caller already has it.
+    """
     removed = []
     kept = {False: 0, True: 0}
-    for parsed, path in backups_of(target):
+    for parsed, path in backups_of(target) if existing is None else existing:
         kept[parsed.corrupted] += 1
         if kept[parsed.corrupted] > keep:
             try:
@@ -258,14 +269,26 @@ def prune(target: Path, keep: int) -> list[Path]:
     return removed
 
 
+def backup_and_prune(target: Path, keep: int, *, corrupted: bool = False) -> Path | None:
+    """:func:`take_backup`, then :func:`prune` to ``keep``, from one listing of the directory."""
+    existing = backups_of(target)
+    backup = take_backup(target, corrupted=corrupted, existing=existing)
+    if backup is not None:
+        existing = sorted([*existing, (names.parse_backup(backup.name), backup)], reverse=True)
+    try:
+        prune(target, keep, existing)
+    except BaseException:
+        if backup is not None:
+            discard(backup)  # the write is abandoned: a copy of the unchanged file is no backup
+        raise
+    return backup
+
+
 def stale_temps(target: Path) -> list[Path]:
     """Temps of ``target`` beside it (statesafe temp names only)."""
-    try:
-        entries = list(os.scandir(target.parent))
-    except FileNotFoundError:
-        return []
-    return [Path(e.path) for e in entries
-            if (parsed := names.parse_temp(e.name)) and parsed[0] == target.name
+    prefix = target.name + names.TEMP_MARK
+    return [Path(e.path) for e in _entries(target.parent)
+            if e.name.startswith(prefix) and (parsed := names.parse_temp(e.name)) and parsed[0] == target.name
             and not e.is_dir(follow_symlinks=False)]
 
 

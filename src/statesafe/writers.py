@@ -86,8 +86,7 @@ def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
             if keep_backups is not None:
                 # O(1) link right before the rename, and the prune before it too, so that every
                 # fallible step but the directory fsync comes before the commit point: see docs
-                prior = fsutil.take_backup(target)
-                fsutil.prune(target, keep_backups)
+                prior = fsutil.backup_and_prune(target, keep_backups)
             else:
                 prior = fsutil.hold_prior(target)
             fsutil.commit(temp, target, prior, existed=before is not None)
