@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -198,16 +199,34 @@ def generate_tree(root: Path, total: int, seed: int = 7) -> list[str]:
 
 # --- running the tools ----------------------------------------------------------------------------
 
-def timed(argv: list[str], cwd: Path, env: dict | None = None, ok=(0, 1)) -> tuple[float, subprocess.CompletedProcess]:
+class Timing(float):
+    """Wall-clock seconds, carrying the CPU seconds (user + sys, all processes) spent meanwhile."""
+
+    cpu: float
+
+    def __new__(cls, wall: float, cpu: float):
+        self = super().__new__(cls, wall)
+        self.cpu = cpu
+        return self
+
+    def __format__(self, spec: str) -> str:
+        return f"{format(float(self), spec)} s wall, {self.cpu:.2f} s cpu"
+
+
+def timed(argv: list[str], cwd: Path, env: dict | None = None, ok=(0, 1)) -> tuple[Timing, subprocess.CompletedProcess]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in ok:
         raise RuntimeError(f"{argv[0]} exited {done.returncode}: {done.stderr[-2000:]}")
-    return elapsed, done
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Timing(elapsed, cpu), done
 
 
-def best(repeat: int, run) -> tuple[float, subprocess.CompletedProcess]:
+def best(repeat: int, run) -> tuple[Timing, subprocess.CompletedProcess]:
+    """The fastest of ``repeat`` runs: the machine may be shared, noise only ever adds time."""
     results = [run() for _ in range(repeat)]
     return min(results, key=lambda r: r[0])
 
@@ -233,11 +252,11 @@ def bench_target(label: str, root: Path, targets: list[str], work: Path, repeat:
     t_cold, done = best(repeat, cold)
     findings = done.stdout.count('"code"')
     t_warm, _ = best(repeat, lambda: timed(statesafe(["--format", "json", str(root)]), work, env))
-    print(f"statesafe cold   {t_cold:8.2f} s   ({findings} findings)")
-    print(f"statesafe warm   {t_warm:8.2f} s   (limit 0.5 s on the stdlib)")
+    print(f"statesafe cold   {t_cold:8.2f}   ({findings} findings)")
+    print(f"statesafe warm   {t_warm:8.2f}   (limit 0.5 s on the stdlib)")
     t_full, _ = best(1, lambda: timed(statesafe(["--no-cache", "--format", "json", "--strict", str(root)]),
                                       work, env))
-    print(f"statesafe --strict, no cache (parses every file) {t_full:8.2f} s")
+    print(f"statesafe --strict, no cache (parses every file): {t_full:.2f}")
 
     # the same files for every tool: named one by one, or the folder when that is the same set
     argv_targets = [str(root)] if whole_folder else targets
@@ -251,7 +270,7 @@ def bench_target(label: str, root: Path, targets: list[str], work: Path, repeat:
             [fixit, "--rules", "statesafe_bench_rule:RawPolicyWrite", "lint", *argv_targets], work, fixit_env,
             ok=(0, 1)))
         hits = done.stdout.count("RawPolicyWrite")
-        print(f"fixit (1 rule)   {t_fixit:8.2f} s   ({hits} findings)   statesafe cold is "
+        print(f"fixit (1 rule)   {t_fixit:8.2f}   ({hits} findings)   statesafe cold is "
               f"{t_fixit / t_cold:6.1f}x faster (needs >= 10x)")
     else:
         print("fixit: not installed (FIXIT=... or on PATH); skipped")
@@ -263,7 +282,7 @@ def bench_target(label: str, root: Path, targets: list[str], work: Path, repeat:
             [semgrep, "scan", "--config", str(rule), "--metrics=off", "--disable-version-check", "--json",
              "--quiet", "--no-git-ignore", *argv_targets], work, ok=(0, 1)))
         hits = done.stdout.count('"check_id"')
-        print(f"semgrep (1 rule) {t_semgrep:8.2f} s   ({hits} findings)   statesafe cold is "
+        print(f"semgrep (1 rule) {t_semgrep:8.2f}   ({hits} findings)   statesafe cold is "
               f"{t_semgrep / t_cold:6.2f}x semgrep's speed (needs >= 1x)")
     else:
         print("semgrep: not installed (SEMGREP=... or on PATH); skipped")
@@ -277,7 +296,7 @@ def bench_target(label: str, root: Path, targets: list[str], work: Path, repeat:
 
     t_hook_cold, _ = best(repeat, hook_cold)
     t_hook_warm, _ = best(repeat, lambda: timed(statesafe(precommit), root, hook_env))
-    print(f"pre-commit, 10 files: cold {t_hook_cold:.3f} s, warm {t_hook_warm:.3f} s (limit 0.3 s)")
+    print(f"pre-commit, 10 files: cold {t_hook_cold:.3f}; warm {t_hook_warm:.3f} (limit 0.3 s)")
 
 
 def main(argv=None) -> int:
@@ -287,7 +306,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of statesafe per figure (best kept)")
     parser.add_argument("--slow-repeat", type=int, default=1, help="runs of fixit / semgrep per figure")
     args = parser.parse_args(argv)
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
         work = Path(tmp)
         if args.only in (None, "stdlib"):

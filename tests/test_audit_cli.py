@@ -75,6 +75,8 @@ def test_gitignore_above_the_walk_up_to_the_repository(here):
     write(here, "proj/generated_a.py")
     write(here, "proj/real.py")
     assert files.discover(["proj"])[0] == ["proj/real.py"]
+    (here / "proj" / ".git").mkdir()  # proj is a repository of its own: the outer .gitignore stops applying
+    assert files.discover(["proj"])[0] == ["proj/generated_a.py", "proj/real.py"]
 
 
 def test_exclude_globs_and_explicit_files(here):

@@ -140,6 +140,8 @@ class IgnoreStack:
 def _stack_above(root: str) -> IgnoreStack:
     """.gitignore files in the folders above ``root``, up to the repository's top (if any)."""
     chain, folder = [], os.path.abspath(root)
+    if os.path.exists(os.path.join(folder, ".git")):
+        return IgnoreStack()  # the walk starts at the repository's top
     while True:
         parent = os.path.dirname(folder)
         if parent == folder:
