@@ -21,9 +21,10 @@ import io
 import re
 import tokenize
 from collections.abc import Sequence
+from dataclasses import replace
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from statesafe.auditor import manifest
 from statesafe.auditor.extract import Extractor
@@ -75,9 +76,9 @@ def summarize(path: str, source: bytes, policy: Policy) -> ModuleSummary:
         return _unanalyzable(path, "FS902", _reason(exc), _error_line(source, exc))
     # CPython's parser first: it refuses deep nesting with an exception, where libcst's native
     # parser would overflow the C stack and kill the process. It also words syntax errors better.
-    python_error = None
+    python_error = tree = None
     try:
-        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        tree = compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except (RecursionError, MemoryError):
         return _unanalyzable(path, "FS903", "too deep", 1)
     except SyntaxError as exc:
@@ -97,12 +98,59 @@ def summarize(path: str, source: bytes, policy: Policy) -> ModuleSummary:
         return _unanalyzable(path, "FS903", "too deep", 1)
     extractor = Extractor(path)
     try:
-        MetadataWrapper(module, unsafe_skip_copy=True).visit(extractor)
+        module.visit(extractor)
+        positions = _call_positions(text, tree, extractor.call_nodes)
+        if positions is None:
+            found = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+            positions = [_range(found[node]) for node in extractor.call_nodes]
     except RecursionError:
         return _unanalyzable(path, "FS903", "too deep", 1)
     summary = extractor.result
+    for function in summary.functions.values():
+        function.sinks = [replace(s, position=positions[s.position[0]]) for s in function.sinks]
+        function.calls = [replace(c, position=positions[c.position[0]]) for c in function.calls]
     summary.module = ".".join(p for p in re.sub(r"(/__init__)?\.py$", "", path).split("/") if p not in ("", ".", ".."))
     return summary
+
+
+def _range(r) -> tuple:
+    return (r.start.line, r.start.column, r.end.line, r.end.column)
+
+
+def _call_positions(text: str, tree: ast.Module | None, calls: list[cst.Call]) -> list[tuple] | None:
+    """libcst positions of ``calls`` (in walk order) read off CPython's AST, parsed anyway.
+
+    Both trees hold the same calls; sorted by start (outer call first on a tie) the AST's
+    are in libcst's walk order. Each mapping is checked against the callee's first name;
+    on any doubt (newer syntax, a mismatch) the caller falls back to libcst's
+    PositionProvider, which costs a walk of its own.
+    """
+    if tree is None:
+        return None
+    nodes = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)),
+                   key=lambda n: (n.lineno, n.col_offset, -n.end_lineno, -n.end_col_offset))
+    if len(nodes) != len(calls):
+        return None
+    lines = text.splitlines()
+    out = []
+    for node, call in zip(nodes, calls):
+        start_line, end_line = node.lineno, node.end_lineno
+        if start_line > len(lines) or end_line > len(lines):
+            return None
+        start = _column(lines[start_line - 1], node.col_offset)
+        head = call.func
+        while isinstance(head, (cst.Attribute, cst.Call, cst.Subscript)):
+            head = head.value if not isinstance(head, cst.Call) else head.func
+        if (isinstance(head, cst.Name) and not call.lpar and not head.lpar
+                and not lines[start_line - 1].startswith(head.value, start)):
+            return None
+        out.append((start_line, start, end_line, _column(lines[end_line - 1], node.end_col_offset)))
+    return out
+
+
+def _column(line: str, utf8_offset: int) -> int:
+    """CPython counts columns in UTF-8 bytes, libcst in characters."""
+    return utf8_offset if line.isascii() else len(line.encode("utf-8")[:utf8_offset].decode("utf-8", "replace"))
 
 
 def _reason(exc: Exception) -> str:

@@ -8,11 +8,11 @@ Scope is a stack of frames, so a nested ``def`` never resets its parent's state.
 
 from __future__ import annotations
 
+import builtins
 import sys
 from dataclasses import replace
 
 import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
 from statesafe.auditor import fix as fixes
 from statesafe.auditor.summary import UNKNOWN, Call, FunctionSummary, ModuleSummary, Sink, Value
@@ -38,6 +38,9 @@ ARGS_NAMES = {"args", "opts", "options", "ns", "namespace", "arguments", "cli_ar
 WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC"}
 #: calls whose arguments are never paths we follow (keeps summaries small)
 _STDLIB = frozenset(sys.stdlib_module_names)
+_BUILTINS = frozenset(dir(builtins))
+#: bindings that name something rather than hold a value: an import, a module, a def or class
+_NAMING = ("imp", "mod", "def")
 
 
 class _Frame:
@@ -66,7 +69,10 @@ def _string(node: cst.BaseExpression) -> str | None:
 
 
 class Extractor(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
+    """Names are qualified from the import bindings it tracks itself (``import os as o``,
+    ``from shutil import copyfile as cp``), scope by scope: libcst's QualifiedNameProvider
+    gives the same answers at five times the cost of the whole walk. Positions are filled in
+    afterwards (see engine.py): a sink or call records the ordinal of its Call node."""
 
     def __init__(self, path: str):
         super().__init__()
@@ -78,6 +84,8 @@ class Extractor(cst.CSTVisitor):
         self.classes: list[str] = []
         self.fix_hints: dict[int, str] = {}  # id(call node) -> the fix, from fix.match_statement
         self.opens: dict[int, int] = {}  # id(open call node) -> index of its sink in the frame
+        self.call_nodes: list[cst.Call] = []  # every Call, in walk (source) order: positions map onto it
+        self.ordinals: dict[int, int] = {}  # id(Call node) -> its index in call_nodes
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -85,16 +93,35 @@ class Extractor(cst.CSTVisitor):
     def frame(self) -> _Frame:
         return self.frames[-1]
 
-    def qnames(self, node: cst.CSTNode) -> set:
-        return self.get_metadata(QualifiedNameProvider, node, set())
+    def binding(self, name: str) -> Value | None:
+        """What ``name`` is bound to where it is used, innermost scope first (class bodies skipped)."""
+        for frame in reversed(self.frames):
+            if frame.kind == "class" and frame is not self.frame:
+                continue
+            if name in frame.env:
+                return frame.env[name]
+        return None
+
+    def dotted(self, node: cst.BaseExpression) -> tuple[str, str] | None:
+        """(kind, dotted name) for a name or attribute chain rooted in an import, module or def."""
+        if isinstance(node, cst.Name):
+            bound = self.binding(node.value)
+            if bound is None:
+                return ("builtin", f"builtins.{node.value}") if node.value in _BUILTINS else None
+            return (bound[0], bound[1]) if bound[0] in _NAMING else None
+        if isinstance(node, cst.Attribute):
+            base = self.dotted(node.value)
+            if base is not None and base[0] in ("imp", "mod"):
+                return ("imp", f"{base[1]}.{node.attr.value}")
+        return None
 
     def qualified(self, node: cst.CSTNode) -> set[str]:
         """Imported or builtin names only: a local ``os = Store()`` is not the os module."""
-        return {q.name for q in self.qnames(node) if q.source is not QualifiedNameSource.LOCAL}
+        found = self.dotted(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+        return {found[1]} if found and found[0] != "def" else set()
 
     def position(self, node: cst.CSTNode) -> tuple:
-        r = self.get_metadata(PositionProvider, node)
-        return (r.start.line, r.start.column, r.end.line, r.end.column)
+        return (self.ordinals[id(node)],)
 
     def conditions(self) -> tuple:
         return tuple(c for c in self.frame.conditions if c is not None)
@@ -114,12 +141,10 @@ class Extractor(cst.CSTVisitor):
             if frame.kind == "class" and frame is not self.frame:
                 continue  # class bodies are not visible from methods
             if name in frame.env:
-                if frame.kind == "module" and self.frame.kind != "module":
+                value = frame.env[name]
+                if frame.kind == "module" and self.frame.kind != "module" and value[0] not in ("imp", "mod"):
                     break  # a global read inside a function: its final value, resolved later
-                return frame.env[name]
-        for q in self.qnames(node):
-            if q.source is QualifiedNameSource.IMPORT:
-                return ("imp", q.name)
+                return value
         if name == "__file__":
             return UNKNOWN
         return ("name", name) if self.frame.kind != "module" else UNKNOWN
@@ -192,10 +217,8 @@ class Extractor(cst.CSTVisitor):
             held = self.lookup(receiver.value, receiver)
             if held == ("argns",) or (receiver.value in ARGS_NAMES and held[0] in ("param", "name", "unk", "call")):
                 return ("arg", attr)
-        for q in self.qnames(node):
-            if q.source is QualifiedNameSource.IMPORT:
-                return ("imp", q.name)
-        return UNKNOWN
+        found = self.dotted(node)
+        return ("imp", found[1]) if found and found[0] == "imp" else UNKNOWN
 
     def method_class(self) -> str | None:
         return self.frame.cls
@@ -281,18 +304,15 @@ class Extractor(cst.CSTVisitor):
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
             cls = self.method_class()
             return (f"{cls}.{func.attr.value}",) if cls else ()
-        found = []
-        for q in self.qnames(func):
-            if q.source is QualifiedNameSource.BUILTIN:
-                continue
-            if q.source is QualifiedNameSource.IMPORT and q.name.split(".")[0] in _STDLIB:
-                continue
-            if q.source is QualifiedNameSource.LOCAL and "<locals>" in q.name:
-                owner, _, local = q.name.rpartition(".<locals>.")
-                if "." in local:
-                    continue  # an attribute of a local variable: not a function we know
-            found.append(q.name)
-        return tuple(sorted(found))
+        if isinstance(func, cst.Name) and self.binding(func.value) is None:
+            # not bound (yet): a def further down the module, unless it is a builtin
+            return () if func.value in _BUILTINS else (func.value,)
+        found = self.dotted(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        if found is None or found[0] == "builtin":
+            return ()
+        if found[0] in ("imp", "mod") and found[1].split(".")[0] in _STDLIB:
+            return ()  # the standard library is not part of the audited tree
+        return (found[1],)
 
     def arg(self, node: cst.Call, index: int | None, *keywords: str) -> cst.BaseExpression | None:
         for a in node.args:
@@ -305,15 +325,16 @@ class Extractor(cst.CSTVisitor):
 
     # --- scopes ----------------------------------------------------------------------------
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+    def visit_ClassDef_body(self, node: cst.ClassDef) -> None:
         qualname = self.child_name(node.name.value)
         self.classes.append(qualname)
+        self.frame.env[node.name.value] = ("def", qualname)
         frame = _Frame("class", qualname, self.frame.summary, qualname)
         frame.conditions = list(self.frame.conditions)
         frame.transactions = list(self.frame.transactions)
         self.frames.append(frame)
 
-    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+    def leave_ClassDef_body(self, node: cst.ClassDef) -> None:
         frame = self.frames.pop()
         for name, value in frame.env.items():
             self.result.self_attrs.setdefault((frame.qualname, name), []).append((value, "<module>"))
@@ -326,7 +347,8 @@ class Extractor(cst.CSTVisitor):
             return f"{frame.qualname}.{name}"
         return f"{frame.qualname}.<locals>.{name}"
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+    def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+        """Only the body runs in the function's frame: decorators and defaults ran where it was defined."""
         qualname = self.child_name(node.name.value)
         params = node.params
         all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
@@ -338,18 +360,15 @@ class Extractor(cst.CSTVisitor):
             if p.default is not None:
                 summary.defaults[p.name.value] = self.value(p.default)
         self.result.functions[qualname] = summary
+        self.frame.env[node.name.value] = ("def", qualname)
         cls = self.frame.qualname if self.frame.kind == "class" else None
         frame = _Frame("function", qualname, summary, cls)
         for p in all_params:
             frame.env[p.name.value] = ("param", qualname, p.name.value)
-        # the body only: decorators, defaults and annotations ran in the enclosing frame
         self.frames.append(frame)
-        node.body.visit(self)
-        self.frames.pop()
-        return False
 
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
+    def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+        self.frames.pop()
 
     # --- statements ------------------------------------------------------------------------
 
@@ -487,7 +506,13 @@ class Extractor(cst.CSTVisitor):
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
-            self.imports.append(cst.helpers.get_full_name_for_node(alias.name) or "")
+            dotted = cst.helpers.get_full_name_for_node(alias.name) or ""
+            self.imports.append(dotted)
+            if alias.asname and isinstance(alias.asname.name, cst.Name):
+                self.frame.env[alias.asname.name.value] = ("mod", dotted)
+            else:
+                top = dotted.split(".")[0]
+                self.frame.env[top] = ("mod", top)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         module = cst.helpers.get_full_name_for_node(node.module) if node.module else ""
@@ -504,6 +529,8 @@ class Extractor(cst.CSTVisitor):
     # --- calls: the sinks ------------------------------------------------------------------
 
     def visit_Call(self, node: cst.Call) -> None:
+        self.ordinals[id(node)] = len(self.call_nodes)
+        self.call_nodes.append(node)
         names = self.qualified(node.func)
         if names:
             if self.call_sink(node, names):
@@ -587,9 +614,9 @@ class Extractor(cst.CSTVisitor):
         attr = func.attr.value
         receiver = func.value
         if isinstance(receiver, (cst.Name, cst.Attribute)):
-            for q in self.qnames(receiver):
-                if q.source is QualifiedNameSource.IMPORT and q.name.split(".")[0] in _STDLIB:
-                    return False  # a module function (os.replace), not a path method
+            found = self.dotted(receiver)
+            if found and found[0] == "mod" or found and found[0] == "imp" and found[1].split(".")[0] in _STDLIB:
+                return False  # a module function (os.replace, tarfile.open), not a path method
             if isinstance(receiver, cst.Name) and receiver.value in self.frame.transactions and attr == "write":
                 self.add_sink(node, "tx-write", "tx.write", self.value(self.arg(node, 0, "path")),
                               data=self.value(self.arg(node, 1, "data")))
