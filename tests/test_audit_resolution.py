@@ -215,3 +215,40 @@ def test_summaries_from_a_pool_give_the_same_findings():
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
         summaries = list(pool.map(summarize, files, files.values(), [policy] * len(files)))
     assert resolve(summaries, policy) == audit_files(files)
+
+
+TRICKY_CALLS = '''\
+import functools, os
+name = "café"  # non-ASCII before a call on the same line: """ f() """ ; é = len(name)
+é = len(name); x = os.path.join("ü", str(é))
+@functools.lru_cache(maxsize=None)
+def f(a=len("x"), *, b=(lambda: print("λ"))()):
+    return (open)("x").read() if a else [g(y) for y in range(int("3"))]
+msg = f"{os.getcwd()} and {f'{len(name)}'} {name!r:>{len(name)}}"
+r = (f)(1)(2)
+s = """multi
+line""".format(1), dict(a=[len(x) for x in "ab"])
+'''
+
+
+@pytest.mark.parametrize("source", [TRICKY_CALLS, *(_tree_files()[p].decode() for p in sorted(_tree_files())
+                                                    if p.endswith(".py"))])
+def test_call_positions_from_the_ast_match_libcst(source):
+    import ast
+
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from statesafe.auditor.engine import _call_positions
+    from statesafe.auditor.extract import Extractor
+
+    module = cst.parse_module(source)
+    extractor = Extractor("x.py")
+    module.visit(extractor)
+    ranges = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    expected = [(ranges[c].start.line, ranges[c].start.column, ranges[c].end.line, ranges[c].end.column)
+                for c in extractor.call_nodes]
+    got = _call_positions(source, ast.parse(source), extractor.call_nodes)
+    assert got is None or got == expected
+    if source is not TRICKY_CALLS:
+        assert got is not None
