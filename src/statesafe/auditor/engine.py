@@ -231,25 +231,41 @@ def _sink_findings(resolver: Resolver, mod, fq, func, sink: Sink, strict: bool):
 
 
 def _backed_up(resolver: Resolver, mod, fq, func, sink: Sink, text: str) -> bool:
-    """Whether an unconditional copy to a ``.bak-`` sibling of the target runs before this rename."""
-    def same_target(value, texts_of) -> bool:
-        return value == sink.target or text in {t for t, _ in texts_of(value)}
+    """Whether the target is copied to a ``.bak-`` sibling on every path before this rename.
+
+    The copy may sit in the same function, in a helper it calls first, or, when the
+    target is a parameter, in every caller that passes this file, before the call.
+    """
+    return _backs_up_before(resolver, mod, fq, func, sink.target, text, sink.order, depth=0)
+
+
+def _backs_up_before(resolver: Resolver, mod, fq, func, target, text: str, order: int, depth: int) -> bool:
+    def same(value) -> bool:
+        return value == target or text in {t for t, _ in resolver.texts(value, mod, fq, None)}
 
     for other in func.sinks:
-        if (other.action == "copy-onto" and other.order < sink.order and resolver.always(other.conditional, mod)
-                and _is_backup_name(resolver.texts(other.target, mod, fq, None))
-                and same_target(other.other, lambda v: resolver.texts(v, mod, fq, None))):
+        if (other.action == "copy-onto" and other.order < order and resolver.always(other.conditional, mod)
+                and _is_backup_name(resolver.texts(other.target, mod, fq, None)) and same(other.other)):
             return True
     for call in func.calls:
-        if call.order >= sink.order or not resolver.always(call.conditional, mod):
+        if call.order >= order or not resolver.always(call.conditional, mod):
             continue
         for name in call.callees:
             for gmod, g, bound in resolver.callees(name, mod, call.method):
                 for param in _backup_params(resolver, gmod, g):
                     value = resolver.argument(call, g, param, bound)
-                    if value is not None and same_target(value, lambda v: resolver.texts(v, mod, fq, None)):
+                    if value is not None and same(value):
                         return True
-    return False
+    if target[0] != "param" or target[1] != fq or depth >= 3:
+        return False
+    sites = []
+    for cmod, cq, call, bound in resolver.callers.get((mod.path, fq), []):
+        value = resolver.argument(call, func, target[2], bound)
+        if value is not None and text in {t for t, _ in resolver.texts(value, cmod, cq, None)}:
+            sites.append((cmod, cq, call, value))
+    return bool(sites) and all(
+        _backs_up_before(resolver, cmod, cq, cmod.functions[cq], value, text, call.order, depth + 1)
+        for cmod, cq, call, value in sites)
 
 
 def _is_backup_name(texts) -> bool:

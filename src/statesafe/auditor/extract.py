@@ -563,6 +563,14 @@ class Extractor(cst.CSTVisitor):
                 api = f"open(..., {text!r})"
                 self.opens[id(node)] = self.add_sink(node, action, api, self.value(target))
             return True
+        if names & {"logging.FileHandler", "logging.basicConfig"}:
+            basic = "logging.basicConfig" in names
+            target = self.arg(node, None if basic else 0, "filename")
+            mode = self.arg(node, None if basic else 1, "filemode" if basic else "mode")
+            action = _mode_action("a" if mode is None else _string(mode))
+            if target is not None and action:
+                self.add_sink(node, action, sorted(names)[0], self.value(target))
+            return True
         if "os.open" in names:
             flags = self.flags(self.arg(node, 1, "flags"))
             if flags is not None:
@@ -640,8 +648,7 @@ class Extractor(cst.CSTVisitor):
         elif attr in ("hardlink_to", "symlink_to") and len(positional) == 1:
             self.add_sink(node, "copy-onto", f"Path.{attr}", self.value(receiver),
                           other=self.value(positional[0].value))
-        elif attr == "open" and not isinstance(receiver, cst.Name) or (
-                attr == "open" and isinstance(receiver, cst.Name) and receiver.value not in ("os", "io")):
+        elif attr == "open":
             mode = self.arg(node, 0, "mode")
             text = "r" if mode is None else _string(mode)
             action = _mode_action(text)

@@ -5,8 +5,9 @@ from statesafe.policy import FileClass
 class LogRewritten(Rule):
     '''
     ## What it does
-    Checks for an append-only log opened in any mode but append (`"w"`, `"r+"`, `"x"`),
-    written with `Path.write_text` / `write_bytes`, or rewritten with `fileinput`.
+    Checks for an append-only log opened in any mode but append (`"w"`, `"r+"`, `"x"`, also
+    through `logging.FileHandler` / `basicConfig` with `mode="w"`), written with
+    `Path.write_text` / `write_bytes`, or rewritten with `fileinput`.
 
     ## Why is this bad?
     FAILSAFE.md: logs are append-only; read-modify-write is not allowed and old entries are never
@@ -39,6 +40,7 @@ class LogRewritten(Rule):
         Valid('import json\nwith open("threads_refresh.log", "a") as f:\n    f.write(json.dumps({"run": 1}) + "\\n")\n'),
         Valid('lines = open("threads_refresh.log").readlines()\n'),
         Valid('import statesafe\nstatesafe.append("threads_refresh.log", {"run": 1})\n'),
+        Valid('import logging\nlogging.getLogger().addHandler(logging.FileHandler("threads_refresh.log"))\n'),
     ]
     INVALID = [
         Invalid('LOG = "threads_freshness.log"\nlines = open(LOG).readlines()[-100:]\n'
@@ -46,4 +48,5 @@ class LogRewritten(Rule):
         Invalid('from pathlib import Path\nlog = Path("logs") / "threads_skill_learnings.log"\n'
                 'log.write_text("")\n', line=3),
         Invalid('with open("threads_refresh.log", "r+") as f:\n    f.seek(0)\n    f.write("x\\n")\n', line=1),
+        Invalid('import logging\nlogging.basicConfig(filename="threads_refresh.log", filemode="w")\n', line=2),
     ]

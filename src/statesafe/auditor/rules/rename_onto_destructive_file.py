@@ -51,6 +51,13 @@ class RenameOntoDestructiveFile(Rule):
             '    os.replace(tmp, path)\n\n'
             'save("threads_daily_tracker.json", {})\n'
         ),
+        Valid(
+            'import os, shutil\n\n'
+            'def backup(path):\n    shutil.copy2(path, path + ".bak-20260101T000000Z")\n\n'
+            'def replace_from_temp(path, text):\n'
+            '    open(path + ".tmp", "w").write(text)\n    os.replace(path + ".tmp", path)\n\n'
+            'def main():\n    backup("concept_library.md")\n    replace_from_temp("concept_library.md", "x")\n'
+        ),
         Valid('import os\nos.replace("threads_daily_tracker.json", "threads_daily_tracker.json.bak-20260101T000000Z")\n'),
         Valid('import os\nos.replace("out.json.tmp", "out.json")\n'),
     ]
@@ -75,4 +82,13 @@ class RenameOntoDestructiveFile(Rule):
             line=7, via="skill/scripts/case.py:13",
         ),
         Invalid('from pathlib import Path\nPath("new.md").rename("concept_library.md")\n', line=2),
+        Invalid('import shutil\nshutil.move("/tmp/draft.json", "threads_booster_config.json")\n', line=2),
+        Invalid(
+            'import os, shutil\n\n'
+            'def backup(path):\n    shutil.copy2(path, path + ".bak-20260101T000000Z")\n\n'
+            'def replace_from_temp(path, text):\n'
+            '    open(path + ".tmp", "w").write(text)\n    os.replace(path + ".tmp", path)\n\n'
+            'def main():\n    replace_from_temp("concept_library.md", "x")\n    backup("concept_library.md")\n',
+            line=8, via="skill/scripts/case.py:11",
+        ),
     ]
