@@ -23,8 +23,8 @@ import pytest
 
 import statesafe
 from fs_support import child_env
-from tx_support import (FILES, commit_dying, committed, fresh, journals, leftovers, one_generation, payload,
-                        write_generation)
+from tx_support import (FILES, commit_dying, committed, fresh, generations, journals, leftovers, one_generation,
+                        payload, write_generation)
 
 
 @pytest.fixture
@@ -77,29 +77,37 @@ def test_a_kill_at_every_step_of_a_commit_leaves_one_generation(home):
 
 
 def test_a_kill_at_every_step_of_an_in_process_undo_leaves_one_generation(home):
-    """The second file's rename fails, and the undo is killed at each of its steps in turn:
-    before the rollback journal lands the commit stands (forward), after it the undo does."""
+    """A rename fails after two files landed, one of them new, and the undo is killed at each
+    of its steps in turn: before the rollback journal lands the commit stands (forward);
+    after it the undo does, the new file removed again."""
+    files = FILES + ("sub/comments.md",)  # sorts second: new, and installed before the failure
+
+    def generation_of(root: Path) -> int:
+        found = generations(root, files)
+        assert found in (dict.fromkeys(files, 2), {**dict.fromkeys(FILES, 1), "sub/comments.md": None}), found
+        return found[FILES[0]]
+
     outcomes = {}
     step = 0
     while True:
         step += 1
         root = fresh(home / f"step{step}")
-        second = str(sorted(root / f for f in FILES)[1])
+        third = str(sorted(root / f for f in files)[2])
         failed, calls = [], itertools.count(1)
 
         def failing(name, args):
-            if name == "replace" and os.fspath(args[1]) == second and not failed:
+            if name == "replace" and os.fspath(args[1]) == third and not failed:
                 failed.append(True)
                 return True
             return False
 
-        if not commit_dying(root, 2, lambda name, args: bool(failed) and next(calls) == step, failing):
-            assert one_generation(root) == 1 and leftovers(root) == []  # the undo completed in process
+        if not commit_dying(root, 2, lambda name, args: bool(failed) and next(calls) == step, failing, files):
+            assert generation_of(root) == 1 and leftovers(root) == []  # the undo completed in process
             break
         states = {json.loads(p.read_text()).get("state") for p in journals(root)} - {None}
         state = states.pop() if states else "removed"  # the undo ran to the primary's removal
         statesafe.recover(root)
-        outcomes[step] = one_generation(root)
+        outcomes[step] = generation_of(root)
         assert leftovers(root) == []
         assert outcomes[step] == {"commit": 2, "rollback": 1, "removed": 1}[state], f"undo step {step}, {state}"
     gens = list(outcomes.values())

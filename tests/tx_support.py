@@ -72,7 +72,7 @@ def fresh(root: Path) -> Path:
     return root
 
 
-def commit_dying(root: Path, gen: int, when, fail=lambda name, args: False) -> bool:
+def commit_dying(root: Path, gen: int, when, fail=lambda name, args: False, files=FILES) -> bool:
     """Commit ``gen`` in a forked child SIGKILLed just before the first filesystem call (one of
     STEPS) for which ``when(name, args)`` is true; False if the commit finished first (or
     failed: calls ``fail(name, args)`` accepts raise EIO, as a failing disk would)."""
@@ -91,7 +91,7 @@ def commit_dying(root: Path, gen: int, when, fail=lambda name, args: False) -> b
 
                 setattr(os, name, dying)
             with statesafe.transaction() as tx:
-                write_generation(tx, root, gen)
+                write_generation(tx, root, gen, files)
         finally:
             os._exit(0)
     _, status = os.waitpid(pid, 0)
