@@ -132,6 +132,27 @@ def test_a_transaction_whose_files_a_live_process_holds_is_left_alone(home, monk
     assert one_generation(home) == 2
 
 
+def test_a_write_settles_its_own_file_without_waiting_for_a_member_another_process_holds(home):
+    assert commit_dying(home, 2, before_installing)
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys, statesafe
+        with statesafe.lock("threads_daily_tracker.json"):
+            print("locked", flush=True)
+            sys.stdin.read()
+    """)], cwd=home, env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        report = transactions.settle(home / "style_guide.md")  # what statesafe.write does first
+        [(_, outcome, settled)] = report.transactions
+        assert outcome == "rolled forward (partly: other files locked)"
+        assert sorted(settled) == [home / "style_guide.md", home / "sub/posts_by_date.md"]
+        assert committed(home)  # the tracker's rename is still pending: the journal stays
+    finally:
+        holder.communicate("", timeout=30)
+    assert [o for _, o, _ in statesafe.recover(home).transactions] == ["rolled forward"]
+    assert one_generation(home) == 2 and leftovers(home) == []
+
+
 def test_an_unreadable_journal_stops_writes_to_its_folder_and_fails_recover(home):
     journal = home / f"{transactions.JOURNAL_PREFIX}20260101T000000Z-1-abcd{transactions.JOURNAL_SUFFIX}"
     journal.write_text('{"statesafe_transaction": 1, "id": "x", "sta')
