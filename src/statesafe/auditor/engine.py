@@ -200,7 +200,7 @@ def _sink_findings(resolver: Resolver, mod, fq, func, sink: Sink, strict: bool):
     reported_codes: set[str] = set()
     unresolved = None
     classified = False
-    for action, text, via in sink_texts(resolver, mod, fq, sink):
+    for action, text, via, how in sink_texts(resolver, mod, fq, sink):
         file_class = resolver.classify(text)
         if file_class is None:
             if (unresolved is None and action in RAW_ACTIONS and action != "rename-away" and not is_resolved(text)
@@ -216,7 +216,7 @@ def _sink_findings(resolver: Resolver, mod, fq, func, sink: Sink, strict: bool):
                 continue
             reported_codes.add(rule.CODE)
             fix = sink.fix if sink.fix and sink.fix.startswith(FIXABLE.get(file_class, "\0")) else None
-            api = sink.api if sink.action != "shell" else f"{sink.api}: {action.removeprefix('shell-')}"
+            api = sink.api if how is None else f"{sink.api}: {how}"
             yield _finding(mod, sink.position, rule, api=api, target=target, file_class=file_class.value,
                            fix=fix, via=via)
         if (file_class is FileClass.COMPILED and sink.data is not None and "FS403" not in reported_codes

@@ -12,7 +12,7 @@ from statesafe.policy import Policy
 WRITE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
 SHELL_LANGUAGES = {"bash", "sh", "shell", "zsh", "console", "shell-session", "shellsession"}
 _REFERENCE = re.compile(rb"failsafe|statesafe", re.I)
-_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)")
 
 
 def is_manifest(path: str) -> bool:
@@ -33,15 +33,17 @@ def summarize(path: str, source: bytes, policy: Policy, raw_write) -> ModuleSumm
         findings.append(Finding(path, line, 0, line, len(lines[line - 1]), rule.CODE, rule.NAME,
                                 rule.message(api=" and ".join(tools))))
     rule = RULES["FS602"]
-    for line, column, command in _shell_commands(lines):
-        for action, target in shell.operations(command):
+    for first, block in _shell_blocks(lines):
+        for action, target, how in shell.operations(block):
             file_class = policy.classify_name(target)
-            if file_class is not None and raw_write(file_class, action):
-                findings.append(Finding(path, line, column, line, len(lines[line - 1]), rule.CODE, rule.NAME,
-                                        rule.message(api=command.strip(), target=target,
-                                                     file_class=file_class.value),
-                                        target=target, file_class=file_class.value))
-    return ModuleSummary(path=path, kind="manifest", findings=findings)
+            if file_class is None or not raw_write(file_class, action):
+                continue
+            line, column = _locate(lines, first, len(block.splitlines()), action, target)
+            command = lines[line - 1].strip()
+            findings.append(Finding(path, line, column, line, len(lines[line - 1]), rule.CODE, rule.NAME,
+                                    rule.message(api=command, how=how, target=target, file_class=file_class.value),
+                                    target=target, file_class=file_class.value))
+    return ModuleSummary(path=path, kind="manifest", findings=sorted(set(findings)))
 
 
 def _write_grant(lines: list[str]) -> tuple[int, list[str]] | None:
@@ -70,33 +72,31 @@ def _write_grant(lines: list[str]) -> tuple[int, list[str]] | None:
     return None
 
 
-def _shell_commands(lines: list[str]):
-    """(line, column, command) for each command in a shell-fenced block, continuations joined."""
-    fence = None
-    pending: tuple[int, int, str] | None = None
+def _shell_blocks(lines: list[str]):
+    """(first line number, text) of each shell-fenced block; console prompts stripped."""
+    fence, language, first, body = None, False, 0, []
     for number, line in enumerate(lines, 1):
         match = _FENCE.match(line)
         if fence is None:
             if match:
-                fence = (match.group(2), match.group(3).lower() in SHELL_LANGUAGES)
+                fence, language, first, body = match.group(1), match.group(2).lower() in SHELL_LANGUAGES, number + 1, []
             continue
-        if match and match.group(2).startswith(fence[0]) and not match.group(3):
+        if match and match.group(1).startswith(fence) and not match.group(2):
+            if language:
+                yield first, "\n".join(body) + "\n"
             fence = None
-            pending = None
             continue
-        if not fence[1]:
-            continue
-        stripped = line.strip()
-        column = len(line) - len(line.lstrip())
-        if stripped.startswith("$ "):
-            stripped, column = stripped[2:], column + 2
-        if pending:
-            start_line, start_column, so_far = pending
-            stripped, number, column = so_far + " " + stripped, start_line, start_column
-        if stripped.endswith("\\"):
-            pending = (number, column, stripped[:-1])
-            continue
-        pending = None
-        if stripped and not stripped.startswith("#"):
-            yield number, column, stripped
+        stripped = line.lstrip()
+        body.append(stripped[2:] if stripped.startswith("$ ") else line)
 
+
+def _locate(lines: list[str], first: int, count: int, action: str, target: str) -> tuple[int, int]:
+    """The line (and its indent) of the block that does it: read alone, it has the same effect.
+
+    Failing that (a command split over lines), the first line naming the file, then the block's first.
+    """
+    numbers = range(first, first + count)
+    found = next((n for n in numbers if (action, target) in {(a, t) for a, t, _ in shell.operations(lines[n - 1])}),
+                 None) or next((n for n in numbers if target.rsplit("/", 1)[-1] in lines[n - 1]), first)
+    line = lines[found - 1]
+    return found, len(line) - len(line.lstrip())

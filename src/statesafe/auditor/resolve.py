@@ -355,20 +355,19 @@ def _common(a: list[str], b: list[str]) -> int:
     return n
 
 
-def sink_texts(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink) -> list[tuple[str, str, str | None]]:
-    """(action, text, via) for what a sink does; shell commands expand into their operations."""
+def sink_texts(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink) -> list[tuple]:
+    """(action, text, via, how) for what a sink does; shell commands expand into their operations."""
     if sink.action != "shell":
-        return [(sink.action, t, w) for t, w in resolver.texts(sink.target, mod, fq, None)]
+        return [(sink.action, t, w, None) for t, w in resolver.texts(sink.target, mod, fq, None)]
     out = []
-    structures = resolver.structures(sink.target, mod, fq, None, 0)
-    seqs = [s for s in structures if s[0][0] == "seq"]
+    seqs = [s for s in resolver.structures(sink.target, mod, fq, None, 0) if s[0][0] == "seq"]
     if seqs:
         for s, m, f, e in seqs:
             words = [resolver.texts(item, m, f, e) for item in s[1]]
             for combo in itertools.islice(itertools.product(*words), MAX_TEXTS):
                 via = next((w for _, w in combo if w), None)
-                out.extend((op, path, via) for op, path in shell.operations([t for t, _ in combo]))
+                out.extend((op, path, via, how) for op, path, how in shell.operations([t for t, _ in combo]))
     else:
         for text, via in resolver.texts(sink.target, mod, fq, None):
-            out.extend((op, path, via) for op, path in shell.operations(text))
+            out.extend((op, path, via, how) for op, path, how in shell.operations(text))
     return out

@@ -33,16 +33,20 @@ class SkillShellWritesPolicyFile(Rule):
 
     CODE = "FS602"
     NAME = "skill-shell-writes-policy-file"
-    MESSAGE = "shell block runs `{api}`, which writes the {file_class} file {target} raw"
+    MESSAGE = "shell block runs `{api}`: {how} writes the {file_class} file {target} raw"
 
     VALID = [
         Valid('# Review\n\nFollow FAILSAFE.md.\n\n```bash\necho \'{"ok": true}\' >> threads_refresh.log\n'
               'cp threads_daily_tracker.json /tmp/copy.json\n```\n', path="skill/SKILL.md"),
         Valid('# Notes\n\n```python\nopen("threads_daily_tracker.json", "w")\n```\n', path="skill/SKILL.md"),
+        Valid("# Notes\n\nSee FAILSAFE.md.\n\n```bash\ncat > notes.md <<'EOF'\nrm style_guide.md\nEOF\n```\n",
+              path="skill/SKILL.md"),
     ]
     INVALID = [
         Invalid('# Review\n\nFollow FAILSAFE.md.\n\n```bash\nsed -i \'s/a/b/\' threads_daily_tracker.json\n```\n',
                 path="skill/SKILL.md", line=6),
         Invalid('# Refresh\n\nSee FAILSAFE.md.\n\n```sh\npython build.py > compiled/account_wiki.md\n'
                 'echo x > threads_refresh.log\n```\n', path="skill/SKILL.md", line=6),
+        Invalid("# Style\n\nSee FAILSAFE.md.\n\n```bash\ncat > notes.md <<'EOF'\nrm style_guide.md\nEOF\n"
+                "cat > style_guide.md <<'EOF'\n# Style\nEOF\n```\n", path="skill/SKILL.md", line=9),
     ]
