@@ -146,6 +146,12 @@ def test_path_building(expression):
     assert _one({"a.py": source}, "FS101").line == 5
 
 
+def test_class_attributes_and_constant_modes():
+    source = ('MODE = "w"\nclass Config:\n    TRACKER = "threads_daily_tracker.json"\n'
+              'def save():\n    open(Config.TRACKER, MODE)\n')
+    assert _one({"a.py": source}, "FS101").line == 5
+
+
 def test_import_aliases_through_qualified_names():
     files = {"a.py": 'import os as o\nfrom shutil import copyfile as cp\n'
                      'o.remove("style_guide.md")\ncp("x", "brand_voice.md")\n'}

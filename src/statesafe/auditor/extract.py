@@ -142,7 +142,7 @@ class Extractor(cst.CSTVisitor):
                 continue  # class bodies are not visible from methods
             if name in frame.env:
                 value = frame.env[name]
-                if frame.kind == "module" and self.frame.kind != "module" and value[0] not in ("imp", "mod"):
+                if frame.kind == "module" and self.frame.kind != "module" and value[0] not in _NAMING:
                     break  # a global read inside a function: its final value, resolved later
                 return value
         if name == "__file__":
@@ -215,10 +215,19 @@ class Extractor(cst.CSTVisitor):
             if receiver.value == "self" and self.method_class():
                 return ("attr", self.method_class(), attr)
             held = self.lookup(receiver.value, receiver)
+            if held[0] == "def" and held[1] in self.classes:
+                return ("attr", held[1], attr)  # a class attribute: Config.TRACKER
             if held == ("argns",) or (receiver.value in ARGS_NAMES and held[0] in ("param", "name", "unk", "call")):
                 return ("arg", attr)
         found = self.dotted(node)
         return ("imp", found[1]) if found and found[0] == "imp" else UNKNOWN
+
+    def literal(self, node: cst.BaseExpression) -> str | None:
+        """A string the expression certainly holds here (a literal, or a constant assigned one)."""
+        held = self.value(node)
+        if held[0] == "name":  # a global read in a function: its value so far will do for a mode
+            held = self.frames[0].env.get(held[1], UNKNOWN)
+        return held[1] if held[0] == "lit" else None
 
     def method_class(self) -> str | None:
         return self.frame.cls
@@ -557,7 +566,7 @@ class Extractor(cst.CSTVisitor):
                 return True
             target = self.arg(node, 0, "file", "filename")
             mode = self.arg(node, 1, "mode")
-            text = "r" if mode is None else _string(mode)
+            text = "r" if mode is None else self.literal(mode)
             action = _mode_action(text)
             if action:
                 api = f"open(..., {text!r})"
@@ -650,7 +659,7 @@ class Extractor(cst.CSTVisitor):
                           other=self.value(positional[0].value))
         elif attr == "open":
             mode = self.arg(node, 0, "mode")
-            text = "r" if mode is None else _string(mode)
+            text = "r" if mode is None else self.literal(mode)
             action = _mode_action(text)
             if action:
                 self.opens[id(node)] = self.add_sink(node, action, f"Path.open({text!r})",
