@@ -7,9 +7,15 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import uuid
 
 import pytest
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 import statesafe
 from statesafe.errors import PolicyViolation
@@ -76,6 +82,23 @@ def test_a_torn_last_line_stays_one_bad_line_and_does_not_swallow_the_next(home)
     assert [json.loads(got[i])["n"] for i in (0, 2, 3)] == [1, 3, 4]
 
 
+@pytest.mark.skipif(fcntl is None, reason="no flock()")
+def test_a_line_still_being_written_is_not_taken_for_a_torn_one(home):
+    log = home / LOG
+    statesafe.append(log, {"n": 1})
+    in_flight = os.open(log, os.O_WRONLY | os.O_APPEND)
+    fcntl.flock(in_flight, fcntl.LOCK_SH)  # another appender, half-way through its line
+    os.write(in_flight, b'{"n": 2, "text": ')
+    other = threading.Thread(target=statesafe.append, args=(log, {"n": 3}))
+    other.start()
+    other.join(0.3)
+    assert other.is_alive()  # it waits for the write in flight instead of "repairing" it
+    os.write(in_flight, b'"done"}\n')
+    os.close(in_flight)
+    other.join(10)
+    assert [json.loads(line)["n"] for line in (home / LOG).read_text().splitlines()] == [1, 2, 3]
+
+
 def test_no_fsync_by_default_and_one_with_durable(home, monkeypatch):
     fsyncs = []
     real = os.fsync
@@ -123,6 +146,20 @@ def test_refused_append_leaves_an_existing_file_untouched(home):
     assert (home / TRACKER).read_bytes() == before
 
 
+def test_a_log_replaced_by_a_link_to_the_tracker_is_seen(home):
+    statesafe.write(TRACKER, {"a": 1})
+    before = (home / TRACKER).read_bytes()
+    statesafe.append(LOG, {"n": 1})  # remembered as a plain file
+    os.unlink(home / LOG)
+    (home / LOG).symlink_to(home / TRACKER)
+    with pytest.warns(UserWarning), pytest.raises(PolicyViolation):
+        statesafe.append(LOG, {"n": 2})
+    assert (home / TRACKER).read_bytes() == before
+    os.unlink(home / LOG)
+    statesafe.append(LOG, {"n": 3})  # and a new plain log is created again
+    assert json.loads((home / LOG).read_text())["n"] == 3
+
+
 def test_append_to_a_backup_is_refused(home):
     statesafe.write(TRACKER, {"a": 1})
     statesafe.write(TRACKER, {"a": 2})
@@ -157,13 +194,17 @@ for n in range(int(sys.argv[2])):
 
 
 def test_concurrent_appenders_never_tear_or_interleave(home):
-    """8 processes x 2,000 appends: exactly 16,000 parseable lines, each record once."""
+    """8 processes x 2,000 appends onto a log whose last line a crash cut short: exactly 16,000
+    parseable lines after the one bad line, each record once, no empty line."""
+    (home / LOG).write_bytes(b'{"n": "cut short by a crash')
     workers = [subprocess.Popen([sys.executable, "-c", APPENDER, str(w), "2000"], cwd=home, env=child_env())
                for w in range(8)]
     assert all(w.wait(timeout=300) == 0 for w in workers)
     raw = (home / LOG).read_bytes()
     assert raw.endswith(b"\n")
-    records = [json.loads(line) for line in raw.split(b"\n")[:-1]]
+    torn, *good = raw.split(b"\n")[:-1]
+    assert torn == b'{"n": "cut short by a crash'
+    records = [json.loads(line) for line in good]
     assert len(records) == 16000
     assert sorted((r["worker"], r["n"]) for r in records) == [(w, n) for w in range(8) for n in range(2000)]
     assert len({r["run_id"] for r in records}) == 16000
