@@ -14,6 +14,10 @@ import textwrap
 
 import pytest
 
+# These tests break the rules on purpose, in subprocesses of their own: under
+# `pytest --statesafe` they run unguarded.
+pytestmark = pytest.mark.statesafe_off
+
 TRACKER = "threads_daily_tracker.json"
 
 PRELUDE = textwrap.dedent("""
@@ -74,15 +78,19 @@ def test_install_uninstall_restore_only_what_is_ours(skill):
                    "restored": True, "disarmed": "passed", "kept_theirs": True}
 
 
-def test_guarded_context_restores_the_previous_mode(skill):
+def test_guarded_and_suspended_restore_the_previous_mode(skill):
     got = result_of(run_script(skill, """
         guard.install("warn")
         with guard.guarded():
             inner = guard.mode()
             refused = attempt(lambda: open("threads_daily_tracker.json", "w"))
-        print(json.dumps([inner, refused, guard.mode()]))
+            with guard.suspended():
+                off = guard.mode()
+                seeded = attempt(lambda: shutil.copy("threads_daily_tracker.json", "style_guide.md"))
+            again = attempt(lambda: os.remove("style_guide.md"))
+        print(json.dumps([inner, refused, off, seeded, again, guard.mode()]))
     """))
-    assert got == ["enforce", "refused", "warn"]
+    assert got == ["enforce", "refused", None, "passed", "refused", "warn"]
 
 
 def test_warn_mode_reports_and_lets_the_write_happen(skill):

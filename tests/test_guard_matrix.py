@@ -15,6 +15,10 @@ import textwrap
 
 import pytest
 
+# These tests break the rules on purpose, in subprocesses of their own: under
+# `pytest --statesafe` they run unguarded.
+pytestmark = pytest.mark.statesafe_off
+
 TARGETS = {
     "destructive": "threads_daily_tracker.json",
     "companion": "posts_by_date.md",

@@ -10,10 +10,15 @@ import os
 
 import pytest
 
+# These tests break the rules on purpose, in subprocesses of their own: under
+# `pytest --statesafe` they run unguarded.
+pytestmark = pytest.mark.statesafe_off
+
 TRACKER = "threads_daily_tracker.json"
 
 SEED = f"""
 import os, shutil, pytest, statesafe
+
 TRACKER = {TRACKER!r}
 
 @pytest.fixture

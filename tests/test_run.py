@@ -13,6 +13,10 @@ import pytest
 
 import statesafe
 
+# These tests break the rules on purpose, in subprocesses of their own: under
+# `pytest --statesafe` they run unguarded.
+pytestmark = pytest.mark.statesafe_off
+
 TRACKER = "threads_daily_tracker.json"
 ORIGINAL = b'{"posts": [1]}\n'
 STATESAFE = [sys.executable, "-m", "statesafe"]

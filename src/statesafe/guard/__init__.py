@@ -38,7 +38,7 @@ from statesafe.errors import PolicyViolation, PolicyWarning, StatesafeError
 from statesafe.names import BACKUP_MARK, parse_backup
 from statesafe.policy import FileClass, Policy, load_policy
 
-__all__ = ["install", "uninstall", "guarded", "mode", "take_violations", "add_scratch"]
+__all__ = ["install", "uninstall", "guarded", "suspended", "mode", "take_violations", "add_scratch"]
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _NEW_ONLY = os.O_CREAT | os.O_EXCL
@@ -139,6 +139,18 @@ def guarded(mode: str = "enforce", **options):
     """The guard on for a block; whatever was in force before comes back after."""
     before = _state
     install(mode, **options)
+    try:
+        yield
+    finally:
+        _restore(before)
+
+
+@contextlib.contextmanager
+def suspended():
+    """The guard off for a block (every thread), then back as it was: for test fixtures that
+    lay down sample data raw, e.g. ``shutil.copytree(SAMPLE, tmp_path / "work")``."""
+    before = _state
+    uninstall()
     try:
         yield
     finally:
