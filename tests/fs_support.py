@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import shutil
@@ -116,5 +115,3 @@ def strace_fault(cwd: Path, code: str, args: list[str], syscall: str, error: str
                            sys.executable, "-c", code, *args], cwd=cwd, env=child_env(stable=True),
                           capture_output=True, text=True, timeout=120)
 
-
-ERRNO = {name: getattr(errno, name) for name in ("EIO", "ENOSPC", "EACCES", "EPERM", "EROFS")}
