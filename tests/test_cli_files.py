@@ -46,6 +46,15 @@ def test_write_errors_are_one_line_exit_2(home):
     assert result.exit_code == 2 and result.output.startswith("statesafe: error: PolicyViolation")
 
 
+def test_a_write_that_fails_on_an_os_error_is_one_line_exit_2(home):
+    result = cli("write", f"missing/{TRACKER}", "--from", "-", input="{}")
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert result.output.startswith("statesafe: error: ") and "No such file or directory (errno 2)" in result.output
+    with pytest.raises(statesafe.WriteError) as caught:
+        statesafe.write(home / "missing" / TRACKER, {})
+    assert isinstance(caught.value, OSError) and caught.value.errno == 2
+
+
 def test_append_prints_the_run_id_and_records_supersedes(home):
     first = cli("append", LOG, '{"n": 1}')
     assert first.exit_code == 0

@@ -26,7 +26,7 @@ from pathlib import Path
 from statesafe import names
 from statesafe.errors import WriteError
 
-STEPS = ("backup", "temp", "write", "fsync", "rename", "directory fsync", "prune")
+STEPS = ("lock", "backup", "temp", "write", "fsync", "rename", "directory fsync", "prune")
 
 _CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
                  | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from statesafe import names
-from statesafe.errors import LockError
+from statesafe.errors import LockError, WriteError
 from statesafe.fsutil import resolve_target, stat_or_none
 
 try:
@@ -96,7 +96,7 @@ def _flock(held: _Held, target: Path, timeout: float | None) -> None:
         try:
             fd = os.open(held.path, _OPEN_FLAGS, held.mode)
         except OSError as exc:
-            raise LockError(f"{target}: cannot lock {held.path}: {exc.strerror or exc}") from exc
+            raise WriteError(target, "lock", exc) from exc
         try:
             while True:
                 try:
@@ -112,7 +112,7 @@ def _flock(held: _Held, target: Path, timeout: float | None) -> None:
                 return
         except OSError as exc:
             os.close(fd)
-            raise LockError(f"{target}: cannot lock {held.path}: {exc.strerror or exc}") from exc
+            raise WriteError(target, "lock", exc) from exc
         except BaseException:
             os.close(fd)
             raise
@@ -130,7 +130,7 @@ def _acquire_file(held: _Held, target: Path, timeout: float | None) -> None:
         raise LockError(f"{target}: lock not acquired within {timeout}s "
                         f"(held by another process; lock file {held.path})") from None
     except OSError as exc:
-        raise LockError(f"{target}: cannot lock {held.path}: {exc.strerror or exc}") from exc
+        raise WriteError(target, "lock", exc) from exc
 
 
 def _release_file(held: _Held) -> None:
@@ -146,7 +146,8 @@ def lock(path: str | os.PathLike, timeout: float | None = None) -> Iterator[Path
     """Hold ``path``'s exclusive lock for the block; yields the resolved file.
 
     ``timeout`` (seconds) bounds the wait; None waits as long as it takes. Raises
-    LockError when the wait runs out or the lock file cannot be created.
+    LockError when the wait runs out, and WriteError (an OSError, step "lock") when the
+    lock file cannot be opened, e.g. in a folder that does not exist.
     """
     target = resolve_target(path)
     held = _entry(target)
