@@ -26,7 +26,8 @@ ERRORS = 2
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]),
               default="text", show_default=True, help="Output format.")
-@click.option("--strict", is_flag=True, help="Also report writes whose target cannot be resolved.")
+@click.option("--strict", is_flag=True,
+              help="Also report writes whose target cannot be resolved (parses every file: slower).")
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
               help="Skip files and folders matching GLOB (repeatable); files named explicitly are still checked.")
 @click.option("--baseline", type=click.Path(dir_okay=False), metavar="FILE",
