@@ -40,5 +40,7 @@ class DestructiveFileDeleted(Rule):
     INVALID = [
         Invalid('import os as o\no.remove("threads_daily_tracker.json")\n', line=2),
         Invalid('import os\nos.truncate("concept_library.md", 0)\n', line=2),
+        Invalid('import os\nos.unlink(os.path.join("data", "threads_booster_config.json"))\n', line=2),
+        Invalid('import os\nos.rename("style_guide.md", "style_guide.old")\n', line=2),
         Invalid('from pathlib import Path\nPath("brand_voice.md").rename("brand_voice.old")\n', line=2),
     ]

@@ -68,4 +68,11 @@ class RawWriteToDestructiveFile(Rule):
         Invalid('import fileinput\nfor line in fileinput.input(["concept_library.md"], inplace=True):\n'
                 '    print(line.upper(), end="")\n', line=2),
         Invalid('from pathlib import Path\nPath("threads_daily_tracker.json").touch()\n', line=2),
+        Invalid('import codecs\nwith codecs.open("style_guide.md", "w", "utf-8") as f:\n    f.write("x")\n', line=2),
+        Invalid('from pathlib import Path\nwith Path("brand_voice.md").open(mode="w") as f:\n    f.write("x")\n',
+                line=2),
+        Invalid('import pathlib\npathlib.Path("threads_booster_config.json").write_bytes(b"{}")\n', line=2,
+                expected_replacement='import pathlib\nimport statesafe\n\n'
+                'statesafe.write("threads_booster_config.json", b"{}")\n'),
+        Invalid('import json\njson.dump({}, open(file="threads_daily_tracker.json", mode="w"))\n', line=2),
     ]

@@ -43,4 +43,6 @@ class ShellWriteToDestructiveFile(Rule):
         Invalid('import subprocess\nsubprocess.run(["sed", "-i", "s/a/b/", "style_guide.md"], check=True)\n', line=2),
         Invalid('import os\nTRACKER = "threads_daily_tracker.json"\nos.system(f"echo {{}} > {TRACKER}")\n', line=3),
         Invalid('import subprocess\nsubprocess.call("mv new.json threads_booster_config.json", shell=True)\n', line=2),
+        Invalid('import subprocess\nsubprocess.run("render | tee concept_library.md", shell=True)\n', line=2),
+        Invalid('import subprocess\nsubprocess.check_call(["cp", "seed.md", "brand_voice.md"])\n', line=2),
     ]
