@@ -6,11 +6,13 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
 import statesafe
 from statesafe import names
+from statesafe.sanction import sanctioned
 from statesafe.transactions import is_journal_name
 
 #: A 3-file set over two folders: two destructive files and a companion in a subfolder,
@@ -65,10 +67,15 @@ STEPS = ("open", "write", "fsync", "replace", "link", "unlink")
 
 
 def fresh(root: Path) -> Path:
-    """``root`` with FILES at generation 1."""
-    (root / "sub").mkdir(parents=True)
-    with statesafe.transaction() as tx:
-        write_generation(tx, root, 1)
+    """``root`` with FILES at generation 1 (copied from a template made once per parent folder:
+    the crash enumerations need dozens and fsyncs are slow on a busy machine)."""
+    template = root.parent / ".generation-1"
+    if not template.exists():
+        (template / "sub").mkdir(parents=True)
+        with statesafe.transaction() as tx:
+            write_generation(tx, template, 1)
+    with sanctioned():
+        shutil.copytree(template, root)
     return root
 
 
