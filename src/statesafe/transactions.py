@@ -232,9 +232,10 @@ def _settle_journal(journal: Path, report: RecoveryReport, *, holding: Path | No
             try:
                 stack.enter_context(lock(target, timeout=0 if wait is None else wait))
                 locked.add(target)
-            except LockError as exc:
+            except (LockError, WriteError) as exc:  # busy, or its lock file cannot be made
                 if wait is not None:
-                    report.busy.append(f"transaction {record['id']} ({journal}): {exc}")
+                    (report.busy if isinstance(exc, LockError) else report.errors).append(
+                        f"transaction {record['id']} ({journal}): {exc}")
                     return
         if locked:  # holding a member's lock proves the owner is gone
             _settle_locked(journal, record, locked, report)
