@@ -40,7 +40,11 @@ from statesafe.sanction import sanctioned
 _APPEND_FLAGS = os.O_RDWR | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _PROC_FD = "/proc/self/fd/" if os.path.isdir("/proc/self/fd") else None
-_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))  # json.dumps would make one a call
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+# JSONEncoder.encode builds its C encoder on every call; appends build it once (without the cycle
+# check: a record that contains itself fails with RecursionError rather than ValueError)
+_C_LINE = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
+    None, _LINE_ENCODER.default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
 
 
 def serialise(data: bytes | str | object) -> bytes:
@@ -151,9 +155,11 @@ def record_fields(record: Mapping, supersedes: str | None = None) -> dict:
 
 def format_line(fields: Mapping) -> bytes:
     """One newline-terminated JSON line (UTF-8, no raw line breaks of any kind inside)."""
-    line = _LINE_ENCODER.encode(fields)
-    # JSON allows these raw, but str.splitlines() splits on them: keep one record one line for every reader
-    return (line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n").encode("utf-8")
+    line = "".join(_C_LINE(fields, 0)) if _C_LINE else _LINE_ENCODER.encode(fields)
+    if "\u2028" in line or "\u2029" in line:
+        # JSON allows these raw, but str.splitlines() splits on them: one record, one line, for every reader
+        line = line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return (line + "\n").encode("utf-8")
 
 
 def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = None, durable: bool = False,
@@ -168,9 +174,10 @@ def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = No
     """
     fields = record_fields(record, supersedes)
     line = format_line(fields)
-    policy = policy or load_policy()
+    cwd = os.getcwd()
+    policy = policy or load_policy(cwd)
     with sanctioned():
-        fd, target, created = _open_log(os.fspath(path), policy)
+        fd, target, created = _open_log(os.fspath(path), policy, cwd)
         try:
             if fcntl is None:
                 with lock(target):  # no flock(): one appender at a time
@@ -185,14 +192,14 @@ def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = No
     return fields
 
 
-def _open_log(path: str, policy: Policy) -> tuple[int, str, bool]:
+def _open_log(path: str, policy: Policy, cwd: str) -> tuple[int, str, bool]:
     """(descriptor, resolved path, whether this call created the log), once the class allows appending.
 
     An existing log is opened first and its real path read back from the descriptor (one syscall
     where resolving a path costs one per component). A log whose path has no symlink in it is
     remembered, and opened next time with O_NOFOLLOW, which fails should its name become a link.
     """
-    absolute = path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
+    absolute = path if os.path.isabs(path) else os.path.join(cwd, path)
     if _plain_logs.get(absolute) is policy:
         try:
             return os.open(absolute, _APPEND_FLAGS | _NOFOLLOW), absolute, False
