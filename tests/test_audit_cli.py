@@ -100,6 +100,7 @@ def test_seed_needles_cover_names_stems_and_globs():
     assert not runner.mentions_policy(b'open("style_guide.txt", "w")', wanted)  # the stem alone is not enough
     assert not runner.mentions_policy(b"comments = parse(source)", wanted)
     assert not runner.mentions_policy(b'open("report.json", "w")', wanted)
+    assert runner.mentions_policy(b'LOG = "threads_refresh"\nEXT = ".log"', wanted)
     globbed = default_policy().__class__(destructive=("state/*.tracker.json",), logs=(), companion=(),
                                          compiled=(), keep_backups=5, compiled_fields=(), tracker="x")
     assert runner.mentions_policy(b'name + ".tracker.json"', runner.needles(globbed))

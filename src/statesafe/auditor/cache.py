@@ -40,7 +40,7 @@ ENV_DIR = "STATESAFE_CACHE_DIR"
 RACY_NS = 2_000_000_000
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
-_MARKER = re.compile(rb"statesafe:\s*ignore|noqa\s*:[^\n]*\bFS\d", re.I)
+_MARKER = re.compile(rb"statesafe:\s*ignore|noqa\s*:[^\n]*\bfs\d")  # on lowered bytes
 
 
 @dataclass
@@ -49,6 +49,12 @@ class Entry:
     mentions: bool  # spells a policy file name (a prefilter seed)
     marked: bool  # may hold a suppression comment
     imports: tuple | None = None  # (level, dotted) pairs, filled in when a run needs the import graph
+
+
+def _marked(data: bytes) -> bool:
+    """May hold a suppression comment (a regex over every file would cost more than the rest)."""
+    low = data.lower()
+    return (b"statesafe" in low or b"noqa" in low) and bool(_MARKER.search(low))
 
 
 def digest(data: bytes) -> str:
@@ -140,7 +146,7 @@ class Cache:
         if known is not None and known[1].digest == hashed:
             entry = known[1]
         else:
-            entry = Entry(hashed, mentions(data), path.endswith(".py") and bool(_MARKER.search(data)))
+            entry = Entry(hashed, mentions(data), path.endswith(".py") and _marked(data))
         racy = time.time_ns() - st.st_mtime_ns < RACY_NS
         self.index[path] = ((None,) if racy else stamp, entry)
         self.dirty = True

@@ -63,33 +63,31 @@ class Report:
     errors: list[str] = field(default_factory=list)  # one line each: bit 2 of the exit code
 
 
-def needles(policy: Policy) -> tuple[tuple[bytes, ...], tuple[tuple[bytes, bytes], ...]]:
-    """(names, (stem, extension) pairs): what a module must spell to be a seed.
+def needles(policy: Policy) -> tuple[tuple[bytes, bytes], ...] | None:
+    """(stem, extension) pairs: a module spelling both halves of one is a seed.
 
-    For a glob, the longest literal run of its last part stands in for the name;
-    a glob with no literal at all (``*``) makes every module a seed (None).
+    Spelling a policy file's name spells both halves, so this takes in every
+    module that names one, and ``Path("style_guide").with_suffix(".md")`` as
+    well. For a glob, the longest literal run of its last part is the stem (no
+    extension); a glob with no literal worth the name (``*``) makes every
+    module a seed (None).
     """
-    names, pairs = set(), set()
+    pairs = set()
     for pattern in (*policy.destructive, *policy.logs, *policy.companion, *policy.compiled):
         base = pattern.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
         if re.search(r"[*?\[]", base):
             literal = max(re.split(r"\*|\?|\[[^\]]*\]", base), key=len)
             if len(literal) < 3:
-                return None  # type: ignore[return-value]
-            names.add(literal.encode())
+                return None
+            pairs.add((literal.encode(), b""))
             continue
-        names.add(base.encode())
         stem, dot, ext = base.rpartition(".")
-        if dot and stem:
-            pairs.add((stem.encode(), ("." + ext).encode()))
-    return tuple(sorted(names)), tuple(sorted(pairs))
+        pairs.add((stem.encode(), b"." + ext.encode()) if dot and stem else (base.encode(), b""))
+    return tuple(sorted(pairs))
 
 
-def mentions_policy(source: bytes, wanted) -> bool:
-    if wanted is None:
-        return True
-    names, pairs = wanted
-    return any(n in source for n in names) or any(s in source and e in source for s, e in pairs)
+def mentions_policy(source: bytes, wanted: tuple[tuple[bytes, bytes], ...] | None) -> bool:
+    return wanted is None or any(stem in source and ext in source for stem, ext in wanted)
 
 
 def imported_names(source: bytes) -> tuple[tuple[int, str], ...]:
