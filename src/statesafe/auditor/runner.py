@@ -2,30 +2,32 @@
 
 Three things keep ``statesafe audit`` fast, in the order they act:
 
-1. **A byte-level prefilter.** A write can only be flagged if its target resolves
-   to a policy file, and the engine resolves targets only from string literals
-   of the audited tree (constants, defaults, arguments, joins, f-strings,
-   ``with_suffix``...). So some module must spell the policy file's name: its
-   basename, or its stem and its extension as separate literals
-   (``Path("style_guide").with_suffix(".md")``). Such a module is a *seed*. A
-   name can reach a write only by flowing along imports: *up* to the modules
-   that import a seed (imported constants, return values), any number of
-   levels, then *down* into the modules those import (arguments passed to
-   helpers), any number of levels. A value that went down cannot come back up
-   into some other importer except through module state assigned at run time,
-   which the engine does not follow either. So the engine sees every module
-   that can contribute to a finding, and the result is the one a full parse
-   would give. Import edges are read from the bytes with a regex that errs on
-   the side of more edges (imports inside strings count too), and a dotted
-   name matches every file whose path ends in it. SKILL.md manifests are
-   always analysed (a manifest that never names the policy is itself a finding).
-   ``--strict`` reports writes whose target cannot be resolved, which any module
-   may hold, so it parses everything. Not seen: a file name assembled from
-   pieces that split its stem (``"threads_" + kind + "_tracker.json"``).
-2. **A cache** in ``.statesafe_cache/`` (see :mod:`statesafe.auditor.cache`): file
-   stat -> content hash and prefilter facts, and (path, content) -> the engine's
-   per-module summary, all under a key of statesafe's version, the engine's
-   sources and the policy. A warm run reads no file that did not change.
+1. **A byte-level prefilter.** A write is flagged only if its target resolves to
+   a policy file, and the engine resolves targets only from string literals of
+   the audited tree (constants, defaults, arguments, joins, f-strings,
+   ``with_suffix``...). So some module must spell the policy file's name, or at
+   least its stem and its extension (``Path("style_guide").with_suffix(".md")``).
+   Such a module is a *seed*. A name reaches a write only by flowing along
+   imports: *up* into the modules that import a seed (imported constants, return
+   values), any number of levels, then *down* into the modules those import
+   (arguments passed to helpers), any number of levels. A value that went down
+   comes back up into another importer only through module state assigned at
+   run time, which the engine does not follow either. So the engine is given
+   every module that can contribute to a finding, and returns what a full parse
+   would (tested on every rule's cases and on the example skill). Import edges
+   are read from the bytes by a regex that errs towards more edges, and a dotted
+   name is matched the engine's way, keeping every candidate (the engine picks
+   one of them). SKILL.md manifests are always analysed (a manifest that never
+   names the policy is itself a finding). ``--strict`` reports writes whose
+   target cannot be resolved, which any module may hold, so it parses every
+   module. Not seen: a name assembled from pieces that split its stem
+   (``"threads_" + kind + "_tracker.json"``), and the engine's last-resort
+   match of an ``args.NAME`` to an argparse option of that name in a module
+   with no import path to it.
+2. **A cache** (:mod:`statesafe.auditor.cache`): per file, stat -> content hash
+   and the prefilter's facts; per (path, content), the engine's summary; and the
+   last import closure and cross-module result. A warm run reads no unchanged
+   file and, when nothing it analyses changed, does not load the engine at all.
 3. **A process pool**, only when there is enough to parse to pay for starting it.
 """
 
