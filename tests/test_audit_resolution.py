@@ -258,3 +258,20 @@ def test_call_positions_from_the_ast_match_libcst(source):
     assert got is None or got == expected
     if source is not TRICKY_CALLS:
         assert got is not None
+
+
+def test_values_that_double_in_branches_stay_bounded():
+    body = "".join(f"    if c{i}:\n        p = p + 'x'\n" for i in range(60))
+    source = f"def f(p, {', '.join(f'c{i}' for i in range(60))}):\n{body}    open(p, 'w')\n"
+    summary = summarize("a.py", source.encode(), default_policy())
+    left = [10_000]  # unbounded, the target would have 2**60 parts (shared, but hashed and walked in full)
+
+    def count(value):
+        left[0] -= 1
+        assert left[0] > 0, "the value grew without bound"
+        for part in value:
+            if isinstance(part, tuple):
+                count(part)
+
+    count(summary.functions["f"].sinks[0].target)
+    assert resolve([summary], default_policy(), strict=True)[0].code == "FS801"

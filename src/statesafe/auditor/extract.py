@@ -495,6 +495,8 @@ class Extractor(cst.CSTVisitor):
             if frame.conditions and any(c is not None for c in frame.conditions) and name in frame.env:
                 old = frame.env[name]
                 value = old if old == value else ("alts", (old, value))
+            if not _small(value):
+                value = UNKNOWN  # `s = s + x` in branches and loops: the value would double each time
             frame.env[name] = value
             if source is not None:
                 self.bind_handle(name, source)
@@ -733,6 +735,19 @@ class Extractor(cst.CSTVisitor):
         self.result.globals = dict(self.frames[0].env)
         self.result.imports = tuple(dict.fromkeys(self.imports))
         self.result.classes = tuple(self.classes)
+
+
+def _small(value: Value, limit: int = 96) -> bool:
+    """Whether a value has at most ``limit`` parts (values share subtrees, so count with a budget)."""
+    budget = [limit]
+
+    def walk(v) -> bool:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        return all(walk(x) for x in v if isinstance(x, tuple))
+
+    return walk(value)
 
 
 def _mode_action(mode: str | None) -> str | None:
