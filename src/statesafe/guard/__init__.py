@@ -43,6 +43,7 @@ __all__ = ["install", "uninstall", "guarded", "suspended", "mode", "take_violati
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _NEW_ONLY = os.O_CREAT | os.O_EXCL
 _FLAG_NAMES = ("O_WRONLY", "O_RDWR", "O_APPEND", "O_CREAT", "O_EXCL", "O_TRUNC")
+_UNRELATED_MAX = 4096
 
 #: The compliant call to name in each refusal.
 INSTEAD = {
@@ -77,6 +78,8 @@ class _State:
         self.watched: dict[str, tuple[str, tuple[int, int, int, int]]] = {}
         #: (thread, backup) that shutil.copyfile is about to create
         self.pending: tuple[int, str] | None = None
+        #: file names Policy.may_match_name said no to (the policy is immutable: a memo)
+        self.unrelated: set[str] = set()
 
 
 _state: _State | None = None  # None: disarmed (the hook stays, as hooks cannot be removed)
@@ -216,22 +219,37 @@ def _on_probe(state: _State) -> None:
 
 def _on_open(state: _State, path, mode, flags) -> None:
     __tracebackhide__ = True
-    if sanction.active():
+    if _sanctioned():
         return
-    if isinstance(path, int):
+    if type(path) is str:  # the common case, spelled out: this runs for every write
+        text = path
+    elif isinstance(path, int):
         _check_fd(state, path, _describe_open(mode, flags), flags)
         return
-    text = os.fsdecode(path)
-    dir_fd = None if os.path.isabs(text) else _OPEN_DIR_FD.get()
+    else:
+        text = os.fsdecode(path)
+    dir_fd = _OPEN_DIR_FD.get()
+    if dir_fd is not None and os.path.isabs(text):
+        dir_fd = None
     policy = state.policy
     cls, where = None, None
-    if policy.may_match_name(os.path.basename(text)):
-        where = _absolute(text, dir_fd)
-        cls = policy.classify_name(_lexical(where)) or policy.classify(where)
+    name = _basename(text)
+    if name not in state.unrelated:
+        if policy.may_match_name(name):
+            where = _absolute(text, dir_fd)
+            cls = policy.classify_name(_lexical(where)) or policy.classify(where)
+        elif len(state.unrelated) < _UNRELATED_MAX:
+            state.unrelated.add(name)
     if cls is None:
         if flags & _NEW_ONLY == _NEW_ONLY:
             return  # a file that does not exist yet cannot be another name for one
-        cls, where = _alias_class(state, text, dir_fd)
+        try:
+            st = os.lstat(text) if dir_fd is None else os.lstat(text, dir_fd=dir_fd)
+        except (OSError, ValueError):
+            return  # nothing there yet: not another name for anything
+        if st.st_nlink < 2 and not stat.S_ISLNK(st.st_mode):
+            return  # one name, not a link: the name is all there is, and it is not the policy's
+        cls, where = _alias_class(state, text, dir_fd, st)
         if cls is None:
             return
     if cls is FileClass.LOG and flags & os.O_APPEND and not flags & os.O_TRUNC:
@@ -356,6 +374,13 @@ _HANDLERS = {
 
 # --- resolving names -------------------------------------------------------------------------
 
+_sanctioned = sanction.active
+if os.altsep:  # Windows: either separator
+    _basename = os.path.basename
+else:
+    def _basename(text: str) -> str:
+        return text[text.rfind(os.sep) + 1:]
+
 def _fd_directory(fd: int) -> str | None:
     """The path of an open directory descriptor, where the OS can say (Linux, macOS)."""
     try:
@@ -396,12 +421,14 @@ def _name_class(policy: Policy, path, dir_fd) -> tuple[FileClass | None, str | N
     return policy.classify_name(where), where
 
 
-def _alias_class(state: _State, text: str, dir_fd: int | None) -> tuple[FileClass | None, str | None]:
+def _alias_class(state: _State, text: str, dir_fd: int | None,
+                 st: os.stat_result | None = None) -> tuple[FileClass | None, str | None]:
     """A symlink or hard link under an unrelated name that leads to a policy file."""
-    try:
-        st = os.lstat(text, dir_fd=dir_fd) if dir_fd is not None else os.lstat(text)
-    except (OSError, ValueError):
-        return None, None
+    if st is None:
+        try:
+            st = os.lstat(text, dir_fd=dir_fd) if dir_fd is not None else os.lstat(text)
+        except (OSError, ValueError):
+            return None, None
     if stat.S_ISLNK(st.st_mode):
         where = os.path.realpath(_absolute(text, dir_fd))
         cls = state.policy.classify(where)
