@@ -191,10 +191,11 @@ def _patch_os_open() -> None:
 
 # --- the hook --------------------------------------------------------------------------------
 
-def _audit(event: str, args: tuple) -> None:
+def _audit(event: str, args: tuple, _write_flags: int = _WRITE_FLAGS) -> None:
+    # Runs for every audit event in the process: a read costs the first two tests.
     __tracebackhide__ = True  # pytest: show the caller's line, not the guard's frames
     if event == "open":
-        if args[2] & _WRITE_FLAGS and _state is not None:
+        if args[2] & _write_flags and _state is not None:
             _on_open(_state, *args)
         return
     handler = _HANDLERS.get(event)
