@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,18 @@ def test_nothing_to_fix_gives_none():
     assert [f.code for f in findings] == ["FS201"] and findings[0].fix is None
     assert fix_source("a.py", source, findings) is None
     assert fix_source("a.py", b"def broken(:\n", findings) is None
+
+
+def test_a_with_block_whose_handle_is_read_later_is_not_fixed():
+    used = (b'import json\nwith open("threads_daily_tracker.json", "w") as f:\n    json.dump({}, f)\n'
+            b'print(f.name)\n')
+    rebound = (b'import json\nwith open("threads_daily_tracker.json", "w") as f:\n    json.dump({}, f)\n'
+               b'with open("other.json") as f:\n    print(f.read())\n')
+    findings = _audit({"a.py": used})
+    assert [f.code for f in findings] == ["FS101"] and findings[0].fix is None
+    assert fix_source("a.py", used, [replace(findings[0], fix="statesafe.write(...)")]) is None
+    findings = _audit({"a.py": rebound})
+    assert findings[0].fix and b"statesafe.write(" in fix_source("a.py", rebound, findings)
 
 
 def test_compiled_and_log_rewrites_are_never_fixed():

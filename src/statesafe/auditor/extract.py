@@ -83,6 +83,7 @@ class Extractor(cst.CSTVisitor):
         self.imports: list[str] = []
         self.classes: list[str] = []
         self.fix_hints: dict[int, str] = {}  # id(call node) -> the fix, from fix.match_statement
+        self.unsafe_withs: set[int] = set()  # fixable-looking with statements whose handle is read later
         self.opens: dict[int, int] = {}  # id(open call node) -> index of its sink in the frame
         self.call_nodes: list[cst.Call] = []  # every Call, in walk (source) order: positions map onto it
         self.ordinals: dict[int, int] = {}  # id(Call node) -> its index in call_nodes
@@ -433,7 +434,7 @@ class Extractor(cst.CSTVisitor):
 
     def visit_With(self, node: cst.With) -> None:
         self.frame.order += 1
-        match = fixes.match_statement(node)
+        match = fixes.match_statement(node) if id(node) not in self.unsafe_withs else None
         if match:
             self.fix_hints[id(match.sink)] = match.description
         for item in node.items:
@@ -451,6 +452,12 @@ class Extractor(cst.CSTVisitor):
     def leave_WithItem(self, node: cst.WithItem) -> None:
         if node.asname and isinstance(node.asname.name, cst.Name):
             self.bind_handle(node.asname.name.value, node.item)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.unsafe_withs |= fixes.handles_read_later(node.body)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.unsafe_withs |= fixes.handles_read_later(node.body)
 
     def visit_Expr(self, node: cst.Expr) -> None:
         match = fixes.match_statement(node)

@@ -14,7 +14,8 @@ same matcher to say, per finding, whether a fix exists):
 ``statesafe.write`` serialises a dict or list as JSON with indent 2, non-ASCII
 kept and a trailing newline: the file holds the same JSON value, its layout may
 change. Anything with other arguments (``sort_keys``, ``default=``, ``newline=``,
-an encoding other than UTF-8, mode ``x`` or ``+``) is left alone.
+an encoding other than UTF-8, mode ``x`` or ``+``) is left alone, and so is a
+``with`` block whose handle is read after it.
 """
 
 from __future__ import annotations
@@ -158,12 +159,56 @@ def _expressions(block) -> list[cst.BaseExpression] | None:
 
 
 def match_statement(node: cst.CSTNode) -> Match | None:
-    """The safe rewrite for a ``with`` or expression statement, or None."""
+    """The safe rewrite for a ``with`` or expression statement, or None.
+
+    A ``with`` block is only safe to rewrite when its handle is not read after
+    it: callers check that with :func:`handles_read_later` on the enclosing block.
+    """
     if isinstance(node, cst.With):
         return _match_with(node)
     if isinstance(node, cst.Expr):
         return _match_expr(node.value)
     return None
+
+
+class _Names(cst.CSTVisitor):
+    def __init__(self):
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    finder = _Names()
+    node.visit(finder)
+    return finder.names
+
+
+def _rebinds(statement: cst.CSTNode, handle: str) -> bool:
+    if isinstance(statement, cst.With):
+        return any(item.asname and isinstance(item.asname.name, cst.Name) and item.asname.name.value == handle
+                   and handle not in _names(item.item) for item in statement.items)
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        return (isinstance(small, cst.Assign) and handle not in _names(small.value)
+                and any(isinstance(t.target, cst.Name) and t.target.value == handle for t in small.targets))
+    return False
+
+
+def handles_read_later(body) -> set[int]:
+    """ids of the fixable ``with`` statements of a block whose handle the block reads afterwards."""
+    unsafe = set()
+    for index, statement in enumerate(body):
+        if isinstance(statement, cst.With) and _match_with(statement):
+            handle = statement.items[0].asname.name.value
+            for later in body[index + 1:]:
+                if _rebinds(later, handle):
+                    break
+                if handle in _names(later):
+                    unsafe.add(id(statement))
+                    break
+    return unsafe
 
 
 def _match_with(node: cst.With) -> Match | None:
@@ -246,6 +291,7 @@ class _Fixer(cst.CSTTransformer):
         self.wanted = wanted
         self.done: set[tuple[int, int]] = set()
         self.replace: dict[int, Match] = {}
+        self.unsafe: set[int] = set()  # with statements whose handle is read after them
 
     def _wanted(self, match: Match | None) -> bool:
         if match is None:
@@ -257,8 +303,14 @@ class _Fixer(cst.CSTTransformer):
             return True
         return False
 
+    def visit_Module(self, node: cst.Module) -> None:
+        self.unsafe |= handles_read_later(node.body)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.unsafe |= handles_read_later(node.body)
+
     def visit_With(self, node: cst.With) -> None:
-        match = _match_with(node)
+        match = _match_with(node) if id(node) not in self.unsafe else None
         if self._wanted(match):
             self.replace[id(node)] = match
 
