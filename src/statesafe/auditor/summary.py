@@ -22,6 +22,10 @@ resolved later, once every module of the audited tree is known:
     ("dict", ((key, v), ...))      a dict display (key None: not a literal, or ``**``)
     ("each", v)                    an element of an iterable value (a ``for`` target)
     ("item", v, key)               ``v[key]`` with a literal key
+    ("const", x)                   a number or bool (argparse flag defaults)
+    ("cwd",)                       Path(), Path.cwd(), Path.home(): a directory we cannot name
+    ("argns",)                     an argparse namespace (``parser.parse_args()``)
+    ("mod", dotted) / ("def", q)   a name bound to a module / to a def or class of this module
 """
 
 from __future__ import annotations
