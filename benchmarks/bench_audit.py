@@ -237,11 +237,14 @@ def tool(name: str, env_var: str) -> str | None:
 
 
 def statesafe(args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "statesafe", "audit", *args]
+    """The console script, as pre-commit runs it (``python -m`` would put the working directory on
+    sys.path, and in the stdlib copy that shadows the real standard library)."""
+    script = Path(sys.executable).with_name("statesafe")
+    return [str(script) if script.exists() else "statesafe", "audit", *args]
 
 
 def bench_target(label: str, root: Path, targets: list[str], work: Path, repeat: int, slow_repeat: int,
-                 precommit: list[str], whole_folder: bool, full_parse: bool) -> None:
+                 precommit: list[str], whole_folder: bool, full_parse: bool, only_statesafe: bool) -> None:
     print(f"\n== {label}: {len(targets)} files ==")
     cache = work / f"cache-{label}"
     env = {**os.environ, "STATESAFE_CACHE_DIR": str(cache)}
@@ -262,7 +265,7 @@ def bench_target(label: str, root: Path, targets: list[str], work: Path, repeat:
 
     # the same files for every tool: named one by one, or the folder when that is the same set
     argv_targets = [str(root)] if whole_folder else targets
-    fixit = tool("fixit", "FIXIT")
+    fixit = None if only_statesafe else tool("fixit", "FIXIT")
     if fixit:
         config = work / "fixit-config"
         config.mkdir(exist_ok=True)
@@ -274,9 +277,9 @@ def bench_target(label: str, root: Path, targets: list[str], work: Path, repeat:
         hits = done.stdout.count("RawPolicyWrite")
         print(f"fixit (1 rule)   {t_fixit:8.2f}   ({hits} findings)   statesafe cold is "
               f"{t_fixit / t_cold:6.1f}x faster (needs >= 10x)")
-    else:
+    elif not only_statesafe:
         print("fixit: not installed (FIXIT=... or on PATH); skipped")
-    semgrep = tool("semgrep", "SEMGREP")
+    semgrep = None if only_statesafe else tool("semgrep", "SEMGREP")
     if semgrep:
         rule = work / "semgrep-rule.yaml"
         rule.write_text(SEMGREP_RULE)
@@ -286,7 +289,7 @@ def bench_target(label: str, root: Path, targets: list[str], work: Path, repeat:
         hits = done.stdout.count('"check_id"')
         print(f"semgrep (1 rule) {t_semgrep:8.2f}   ({hits} findings)   statesafe cold is "
               f"{t_semgrep / t_cold:6.2f}x semgrep's speed (needs >= 1x)")
-    else:
+    elif not only_statesafe:
         print("semgrep: not installed (SEMGREP=... or on PATH); skipped")
 
     hook_cache = work / f"cache-{label}-hook"
@@ -307,6 +310,7 @@ def main(argv=None) -> int:
     parser.add_argument("--files", type=int, default=20_000, help="size of the generated tree")
     parser.add_argument("--repeat", type=int, default=3, help="runs of statesafe per figure (best kept)")
     parser.add_argument("--slow-repeat", type=int, default=1, help="runs of fixit / semgrep per figure")
+    parser.add_argument("--only-statesafe", action="store_true", help="skip Fixit and semgrep")
     parser.add_argument("--full-parse", action="store_true",
                         help="also time --strict --no-cache, which parses every file (what the prefilter saves; slow)")
     args = parser.parse_args(argv)
@@ -327,13 +331,13 @@ def main(argv=None) -> int:
             assert len(targets) == len(found)
             picks = [os.path.relpath(t, stdlib) for t in targets if t.endswith(".py")][:: len(targets) // 10][:10]
             bench_target("stdlib", stdlib, targets, work, args.repeat, args.slow_repeat, picks, whole_folder=True,
-                         full_parse=args.full_parse)
+                         full_parse=args.full_parse, only_statesafe=args.only_statesafe)
         if args.only in (None, "tree"):
             tree = work / "tree"
             picks = generate_tree(tree, args.files)
             targets, _ = discovery.discover([str(tree)])
             bench_target("tree", tree, targets, work, args.repeat, args.slow_repeat, picks, whole_folder=True,
-                         full_parse=args.full_parse)
+                         full_parse=args.full_parse, only_statesafe=args.only_statesafe)
     return 0
 
 
