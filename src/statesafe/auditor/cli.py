@@ -10,6 +10,7 @@ a policy file never loads the engine.
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -42,26 +43,31 @@ def audit(ctx: click.Context, paths: Sequence[str], output_format: str, strict: 
 
     Exit status: 0 clean, 1 findings remain, 2 usage, configuration or read errors.
     """
-    from statesafe.auditor import runner
     from statesafe.policy import load_policy
 
     policy = load_policy()
-    try:
-        report = runner.audit(paths, policy, strict=strict, excludes=excludes, use_cache=not no_cache)
-    except (StatesafeError, KeyboardInterrupt):
-        raise
-    except Exception:  # a bug, not a finding: say so, and keep exit 1 meaning "findings"
-        traceback.print_exc()
-        click.echo("statesafe: error: internal error in the auditor (traceback above); please report it",
-                   err=True)
-        ctx.exit(ERRORS)
+
+    def run():
+        from statesafe.auditor import runner
+
+        try:
+            return runner.audit(paths, policy, strict=strict, excludes=excludes, use_cache=not no_cache)
+        except (StatesafeError, KeyboardInterrupt):
+            raise
+        except Exception:  # a bug, not a finding: say so, and keep exit 1 meaning "findings"
+            traceback.print_exc()
+            click.echo("statesafe: error: internal error in the auditor (traceback above); please report it",
+                       err=True)
+            ctx.exit(ERRORS)
+
+    report = run()
     findings = report.findings
     status = 0
     if fix or diff:
         findings, fix_status = _fix(report.findings, preview=diff)
         status |= fix_status
-        if not diff and findings != report.findings:
-            report = runner.audit(paths, policy, strict=strict, excludes=excludes, use_cache=not no_cache)
+        if not diff and findings != report.findings:  # something was rewritten: judge the new files
+            report = run()
             findings = report.findings
     if baseline:
         findings = _against_baseline(findings, baseline)
@@ -81,8 +87,6 @@ def audit(ctx: click.Context, paths: Sequence[str], output_format: str, strict: 
 
 
 def _against_baseline(findings, path: str):
-    import os
-
     from statesafe.auditor import baseline as baseline_mod
 
     lines = baseline_mod.source_lines()
