@@ -140,3 +140,27 @@ def test_sarif_fingerprint_survives_a_line_shift():
     assert first["partialFingerprints"] == moved["partialFingerprints"]
     other = sarif([finding(line=3, code="FS102")], lines=lambda p: before[p])["runs"][0]["results"][0]
     assert other["partialFingerprints"] != first["partialFingerprints"]
+
+
+def test_real_audit_output_in_every_format(tmp_path, monkeypatch):
+    """The legacy example skill, audited for real: SARIF valid, all formats agree on the findings."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from statesafe.cli import main
+
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "legacy-skill", tmp_path / "skill")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STATESAFE_CACHE_DIR", str(tmp_path / ".cache"))
+    out = {fmt: CliRunner().invoke(main, ["audit", "--format", fmt, "skill"]) for fmt in FORMATS}
+    assert {fmt: r.exit_code for fmt, r in out.items()} == dict.fromkeys(FORMATS, 1)
+    rows = json.loads(out["json"].stdout)
+    document = json.loads(out["sarif"].stdout)
+    jsonschema.Draft4Validator(SCHEMA).validate(document)
+    results = document["runs"][0]["results"]
+    assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results] == [
+        (row["code"], row["line"]) for row in rows]
+    assert len(out["text"].stdout.splitlines()) == len(rows) + 1
+    assert sum(line.startswith("::error ") for line in out["github"].stdout.splitlines()) == len(rows)
+    assert out["github"].stdout.startswith("::warning title=statesafe::")  # more than GitHub shows
