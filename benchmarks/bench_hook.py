@@ -5,8 +5,9 @@
 Each case starts a fresh process with the payload on stdin and waits for the
 answer (what Claude Code pays on every Write/Edit/MultiEdit/NotebookEdit/Bash
 call). Side by side in one run: ``python -c pass`` (the interpreter's own start,
-the floor), the hook directly, and the hook through ``sh -c "... || exit 2"``
-exactly as ``statesafe hook install`` writes it. Median and 90th percentile of
+the floor), ``statesafe hook claude`` directly and through ``sh -c "... || exit 2"``,
+and the command ``statesafe hook install`` writes by default (``python -m
+statesafe.guard.claude_decide``: the same answer without loading click). Median and 90th percentile of
 ``--runs`` runs each, interleaved so machine noise hits every case alike, and the
 median CPU time (user + system, the process and its children), which a busy
 machine does not inflate the way it inflates wall time.
@@ -15,7 +16,7 @@ Two bytecode settings: "cached" is an installed statesafe (pip compiles the
 modules; here a private PYTHONPYCACHEPREFIX, warmed once); "no cache" compiles
 every module on every start (PYTHONDONTWRITEBYTECODE=1, as some sandboxes set).
 
-Acceptance: the hook answers in <= 100 ms (median, cached, through the shell).
+Acceptance: the hook answers in <= 100 ms (median wall time, bytecode cached).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def cases(skill: str) -> dict[str, tuple[list[str] | str, str, int]]:
     launcher = [str(script)] if script.is_file() else [sys.executable, "-m", "statesafe"]
     hook = [*launcher, "hook", "claude"]
     shell = f"{shlex.join(launcher)} hook claude || exit 2"
+    module = f"{shlex.quote(sys.executable)} -m statesafe.guard.claude_decide || exit 2"  # install's default
     write_ok = payload(skill, "Write", {"file_path": "notes.md", "content": "hello\n"})
     write_deny = payload(skill, "Write", {"file_path": "threads_daily_tracker.json", "content": "{}"})
     bash_deny = payload(skill, "Bash", {"command": "cd . && python3 -c \"import json; json.dump({}, open("
@@ -61,8 +63,10 @@ def cases(skill: str) -> dict[str, tuple[list[str] | str, str, int]]:
         "hook: Write, tracker (deny)": (hook, write_deny, 2),
         "hook: Bash, python -c raw write (deny)": (hook, bash_deny, 2),
         "hook: Bash, reads + log append (pass)": (hook, bash_ok, 0),
-        "installed form (sh -c ... || exit 2), Write tracker": (shell, write_deny, 2),
-        "installed form (sh -c ... || exit 2), Bash (deny)": (shell, bash_deny, 2),
+        "sh -c 'statesafe hook claude || exit 2', Write tracker": (shell, write_deny, 2),
+        "sh -c 'statesafe hook claude || exit 2', Bash (deny)": (shell, bash_deny, 2),
+        "installed (sh -c 'python -m ...claude_decide || exit 2'), Write": (module, write_deny, 2),
+        "installed (sh -c 'python -m ...claude_decide || exit 2'), Bash": (module, bash_deny, 2),
     }
 
 
@@ -96,13 +100,13 @@ def report(title: str, samples: dict[str, list[tuple[float, float]]]) -> float:
     """Print the table; return the slowest hook case's median wall time."""
     floor = statistics.median(wall for wall, _ in samples["python -c pass"])
     print(f"\n{title}")
-    print(f"  {'case':56} {'median':>8} {'p90':>8} {'x python':>9} {'CPU':>8}")
+    print(f"  {'case':64} {'median':>8} {'p90':>8} {'x python':>9} {'CPU':>8}")
     worst = 0.0
     for name, runs in samples.items():
         walls = sorted(wall for wall, _ in runs)
         median, p90 = statistics.median(walls), walls[int(len(walls) * 0.9) - 1]
         cpu = statistics.median(cpu for _, cpu in runs)
-        print(f"  {name:56} {median:7.1f}ms {p90:7.1f}ms {median / floor:8.2f}x {cpu:6.1f}ms")
+        print(f"  {name:64} {median:7.1f}ms {p90:7.1f}ms {median / floor:8.2f}x {cpu:6.1f}ms")
         if name != "python -c pass":
             worst = max(worst, median)
     return worst

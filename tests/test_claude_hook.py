@@ -21,8 +21,8 @@ from click.testing import CliRunner
 
 import statesafe
 from statesafe.cli import main
-from statesafe.guard import claude_hook
-from statesafe.guard.claude_hook import decide
+from statesafe.guard import claude_decide
+from statesafe.guard.claude_decide import decide
 from statesafe.guard.claude_install import hook_command, judge
 from statesafe.policy import load_policy
 
@@ -292,7 +292,7 @@ def test_unreadable_stdin_is_refused(skill):
         assert result.returncode == 2 and "could not read this tool call" in result.stderr, garbage
 
 
-def test_the_hook_keeps_libcst_the_writers_and_the_auditor_off_its_path(skill):
+def test_the_hook_keeps_libcst_the_writers_and_the_auditor_off_its_path_and_the_module_form_click(skill):
     call = payload("Bash", {"command": "sed -i s/a/b/ style_guide.md; cat notes.md"}, skill)
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "statesafe", "hook", "claude"],
                             input=json.dumps(call), capture_output=True, text=True, timeout=60)
@@ -301,6 +301,10 @@ def test_the_hook_keeps_libcst_the_writers_and_the_auditor_off_its_path(skill):
     assert "statesafe.guard.shell" in imported  # the check is real: it sees what the hook imports
     assert not {name for name in imported if name.split(".")[0] == "libcst"
                 or name.startswith(("statesafe.writers", "statesafe.auditor", "statesafe.fsutil"))}
+    direct = subprocess.run([sys.executable, "-X", "importtime", "-m", "statesafe.guard.claude_decide"],
+                            input=json.dumps(call), capture_output=True, text=True, timeout=60)
+    assert direct.returncode == 2 and "statesafe.guard.shell" in direct.stderr
+    assert not {line for line in direct.stderr.splitlines() if line.rstrip().endswith(("| click", "| libcst"))}
 
 
 def test_the_installed_command_refuses_when_statesafe_cannot_even_start(tmp_path):
@@ -370,7 +374,7 @@ def test_an_internal_error_refuses_when_a_policy_file_is_named(skill, monkeypatc
     def broken(self, path):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(claude_hook._Classifier, "__call__", broken)
+    monkeypatch.setattr(claude_decide._Classifier, "__call__", broken)
     refused = decide(payload("Edit", {"file_path": "style_guide.md", "old_string": "a", "new_string": "b"}, skill))
     assert refused.deny and "internal error: RuntimeError: boom" in refused.reason
     passed = decide(payload("Edit", {"file_path": "notes.md", "old_string": "a", "new_string": "b"}, skill))
@@ -565,17 +569,39 @@ def test_install_refuses_a_settings_file_it_cannot_merge_into_and_touches_nothin
     assert path.read_text() == text and sorted(os.listdir(path.parent)) == ["settings.json"]
 
 
-def test_default_launcher_uses_the_project_dir_variable_for_a_project_venv(tmp_path, monkeypatch):
-    from statesafe.guard.claude_install import default_launcher
+def test_default_command_runs_this_python_without_the_cli(tmp_path, monkeypatch):
+    from statesafe.guard.claude_install import default_command
 
-    bin_dir = tmp_path / ".venv" / "bin"
-    bin_dir.mkdir(parents=True)
-    (bin_dir / "statesafe").write_text("")
-    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
-    assert default_launcher(str(tmp_path)) == '"$CLAUDE_PROJECT_DIR"/.venv/bin/statesafe'
-    assert default_launcher(str(tmp_path / "elsewhere")) == str(bin_dir / "statesafe")
-    (bin_dir / "statesafe").unlink()
-    assert default_launcher(str(tmp_path)) == f"{sys.executable} -m statesafe"
+    venv_python = tmp_path / ".venv" / "bin" / "python"
+    monkeypatch.setattr(sys, "executable", str(venv_python))
+    assert default_command(str(tmp_path), apply=False) == \
+        '"$CLAUDE_PROJECT_DIR"/.venv/bin/python -m statesafe.guard.claude_decide || exit 2'
+    assert default_command(str(tmp_path / "elsewhere"), apply=True) == \
+        f"{venv_python} -m statesafe.guard.claude_decide --apply || exit 2"
+
+
+def test_the_module_form_answers_like_the_cli_and_refuses_unknown_options(skill):
+    call = payload("Bash", {"command": "tee threads_daily_tracker.json < /dev/null"}, skill)
+    module = [sys.executable, "-m", "statesafe.guard.claude_decide"]
+    via_cli = subprocess_hook(call)
+    direct = subprocess_hook(call, command=module)
+    assert (direct.returncode, direct.stdout, direct.stderr) == (via_cli.returncode, via_cli.stdout, via_cli.stderr)
+    assert direct.returncode == 2
+    as_json = subprocess_hook(call, command=[*module, "--json"])
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["hookSpecificOutput"]["hookEventName"] == "PreToolUse"
+    typo = subprocess_hook(payload("Write", {"file_path": "notes.md", "content": ""}, skill), command=[*module, "--aply"])
+    assert typo.returncode == 2 and "unknown options" in typo.stderr
+
+
+def test_default_install_then_selftest(tmp_path):
+    result = install(tmp_path)
+    assert result.exit_code == 0, result.output
+    command = json.loads((tmp_path / ".claude" / "settings.json").read_text())["hooks"]["PreToolUse"][0]["hooks"][0]
+    assert command["command"].endswith("-m statesafe.guard.claude_decide || exit 2")
+    checked = subprocess.run([sys.executable, "-m", "statesafe", "hook", "selftest", "--project", str(tmp_path)],
+                             capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0 and "selftest passed" in checked.stdout, checked.stdout + checked.stderr
+    assert install(tmp_path).output.endswith("nothing changed\n")
 
 
 def test_selftest_runs_the_installed_command_like_claude_code(tmp_path):

@@ -96,7 +96,7 @@ def apply_edit(tool: str, tool_input: dict, path: str, file_class: FileClass, cw
     The file's lock is held from reading the current content to the rename, so an
     edit computed against one version never lands on another.
     """
-    from statesafe.guard.claude_hook import refusal, shown_path
+    from statesafe.guard.claude_decide import refusal, shown_path
 
     import statesafe
 
