@@ -70,8 +70,10 @@ class _State:
         self.exit_on_violation = exit_on_violation
         #: (st_dev, st_ino) -> path of policy files seen: hard links to them are the file
         self.known: dict[tuple[int, int], str] = {}
-        #: directories whose whole-tree removal is cleanup, not data loss (see docs/guard.md)
+        #: directories whose whole-tree removal is cleanup, not data loss (see docs/guard.md):
+        #: given ones (pytest's --basetemp), and ones this process made while guarded
         self.scratch: list[str] = []
+        self.made: set[str] = set()
         #: rmtree calls in progress on scratch trees: (rmtree frame, tree top + os.sep)
         self.cleanups: list[tuple[object, str]] = []
         #: destructive file (real path) -> (its backup, its (dev, ino, size, mtime_ns) when backed up)
@@ -106,7 +108,8 @@ def install(mode: str = "enforce", *, policy: Policy | str | os.PathLike | None 
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     state = _State(mode, policy, exit_on_violation)
-    state.scratch = list(_state.scratch) if _state else []
+    if _state is not None:
+        state.scratch, state.made = list(_state.scratch), set(_state.made)
     _remember_policy_files(state, {os.fspath(policy.root) if policy.root else None, os.getcwd()})
     _state = state
     if not _hook_added:
@@ -336,20 +339,21 @@ def _on_link(state: _State, src, dst, src_dir_fd=-1, dst_dir_fd=-1, *_) -> None:
 def _on_mkdir(state: _State, path, mode=None, dir_fd=-1) -> None:
     # A directory this process makes while guarded holds nothing a user had before.
     # (The event comes before the mkdir: a directory that exists already is not recorded.)
+    # Recorded as spelled (made absolute, not resolved: mkdir is frequent, realpath is not cheap).
     with contextlib.suppress(OSError, ValueError):
-        where = _lexical(_absolute(os.fsdecode(path), dir_fd).rstrip(os.sep))
-        prefix = _tree_prefix(where)
-        if not os.path.lexists(where) and not any(prefix.startswith(r) for r in state.scratch):
-            state.scratch.append(prefix)
+        where = os.path.abspath(_absolute(os.fsdecode(path), dir_fd))
+        if not os.path.lexists(where):
+            state.made.add(where)
 
 
 def _on_rmtree(state: _State, path, dir_fd=None) -> None:
     if sanction.active():
         return
-    top = _lexical(_absolute(os.fsdecode(path), dir_fd))
+    spelled = os.path.abspath(_absolute(os.fsdecode(path), dir_fd))
+    top = _lexical(spelled)
     prefix = _tree_prefix(top)
     state.cleanups = [(f, p) for f, p in state.cleanups if _on_stack(f)]
-    if _is_scratch(state, prefix):
+    if _is_scratch(state, prefix) or _made_here(state, spelled) or _made_here(state, top):
         state.cleanups.append((_outside_frame(), prefix))
         return
     for directory, _dirs, files in os.walk(top):
@@ -589,6 +593,16 @@ def _tree_prefix(path: str) -> str:
 
 def _is_scratch(state: _State, prefix: str) -> bool:
     return any(prefix.startswith(root) for root in (*_temp_roots(), *state.scratch))
+
+
+def _made_here(state: _State, path: str) -> bool:
+    """The directory, or one above it, was made by this process while guarded."""
+    while path not in state.made:
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        path = parent
+    return True
 
 
 _temp_cache: list[str] = []
