@@ -569,15 +569,21 @@ def test_install_refuses_a_settings_file_it_cannot_merge_into_and_touches_nothin
     assert path.read_text() == text and sorted(os.listdir(path.parent)) == ["settings.json"]
 
 
-def test_default_command_runs_this_python_without_the_cli(tmp_path, monkeypatch):
-    from statesafe.guard.claude_install import default_command
+def test_launchers_use_the_project_dir_variable_for_a_project_venv(tmp_path, monkeypatch):
+    from statesafe.guard.claude_install import default_launcher, direct_command
 
-    venv_python = tmp_path / ".venv" / "bin" / "python"
-    monkeypatch.setattr(sys, "executable", str(venv_python))
-    assert default_command(str(tmp_path), apply=False) == \
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "statesafe").write_text("")
+    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
+    assert default_launcher(str(tmp_path)) == '"$CLAUDE_PROJECT_DIR"/.venv/bin/statesafe'
+    assert default_launcher(str(tmp_path / "elsewhere")) == str(bin_dir / "statesafe")
+    assert direct_command(str(tmp_path), apply=False) == \
         '"$CLAUDE_PROJECT_DIR"/.venv/bin/python -m statesafe.guard.claude_decide || exit 2'
-    assert default_command(str(tmp_path / "elsewhere"), apply=True) == \
-        f"{venv_python} -m statesafe.guard.claude_decide --apply || exit 2"
+    assert direct_command(str(tmp_path / "elsewhere"), apply=True) == \
+        f"{bin_dir / 'python'} -m statesafe.guard.claude_decide --apply || exit 2"
+    (bin_dir / "statesafe").unlink()
+    assert default_launcher(str(tmp_path)) == '"$CLAUDE_PROJECT_DIR"/.venv/bin/python -m statesafe'
 
 
 def test_the_module_form_answers_like_the_cli_and_refuses_unknown_options(skill):
@@ -593,15 +599,17 @@ def test_the_module_form_answers_like_the_cli_and_refuses_unknown_options(skill)
     assert typo.returncode == 2 and "unknown options" in typo.stderr
 
 
-def test_default_install_then_selftest(tmp_path):
-    result = install(tmp_path)
+@pytest.mark.parametrize("options, form", [((), "hook claude || exit 2"),
+                                           (("--direct",), "-m statesafe.guard.claude_decide || exit 2")])
+def test_install_then_selftest(tmp_path, options, form):
+    result = install(tmp_path, *options)
     assert result.exit_code == 0, result.output
     command = json.loads((tmp_path / ".claude" / "settings.json").read_text())["hooks"]["PreToolUse"][0]["hooks"][0]
-    assert command["command"].endswith("-m statesafe.guard.claude_decide || exit 2")
+    assert command["command"].endswith(form)
     checked = subprocess.run([sys.executable, "-m", "statesafe", "hook", "selftest", "--project", str(tmp_path)],
                              capture_output=True, text=True, timeout=120)
     assert checked.returncode == 0 and "selftest passed" in checked.stdout, checked.stdout + checked.stderr
-    assert install(tmp_path).output.endswith("nothing changed\n")
+    assert install(tmp_path, *options).output.endswith("nothing changed\n")
 
 
 def test_selftest_runs_the_installed_command_like_claude_code(tmp_path):

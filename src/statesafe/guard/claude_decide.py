@@ -16,10 +16,10 @@ could be a policy file. The installed command ends in ``|| exit 2`` so that even
 a statesafe that cannot start refuses rather than allows.
 
 Hot path: the hook starts a fresh process for every tool call, so this module
-imports only the policy model (shell parsing and the writers load when needed),
-and ``python -m statesafe.guard.claude_decide`` (what ``statesafe hook install``
-writes) answers without loading click; ``statesafe hook claude`` is the same
-answer through the CLI.
+imports only the policy model (shell parsing and the writers load when needed).
+``statesafe hook claude`` answers through the CLI; ``python -m
+statesafe.guard.claude_decide`` (``statesafe hook install claude --direct``) gives
+the same answer without loading click.
 """
 
 from __future__ import annotations

@@ -42,9 +42,17 @@ def _shell_path(path: Path, project: str) -> str:
     return f'"$CLAUDE_PROJECT_DIR"/{shlex.quote(rel)}' if not rel.startswith("..") else shlex.quote(str(path))
 
 
-def default_command(project: str, apply: bool) -> str:
-    """This installation's Python running the hook module directly: the same answer as
-    ``statesafe hook claude`` without loading the CLI (about 20 ms less per tool call)."""
+def default_launcher(project: str) -> str:
+    """The shell words that start this installation's statesafe CLI."""
+    script = Path(sys.executable).parent / ("statesafe.exe" if os.name == "nt" else "statesafe")
+    if script.is_file():
+        return _shell_path(script, project)
+    return f"{_shell_path(Path(sys.executable), project)} -m statesafe"
+
+
+def direct_command(project: str, apply: bool) -> str:
+    """This installation's Python running the hook module itself: the same answer as
+    ``statesafe hook claude`` without loading the CLI (about 15 ms less per tool call)."""
     python = _shell_path(Path(sys.executable), project)  # not resolved: a venv's python is a symlink
     return f"{python} -m statesafe.guard.claude_decide{' --apply' if apply else ''} || exit 2"
 
@@ -96,14 +104,19 @@ def merge(settings: dict, command: str) -> bool:
     return changed
 
 
-def install_claude(project: str, *, apply: bool = False, launcher: str | None = None) -> str:
-    """Install the hook into PROJECT/.claude/settings.json; returns what was done, in one line."""
+def install_claude(project: str, *, apply: bool = False, launcher: str | None = None, direct: bool = False) -> str:
+    """Install the hook into PROJECT/.claude/settings.json; returns what was done, in one line.
+
+    The command is ``statesafe hook claude`` started by ``launcher`` (default: this
+    installation's statesafe), or with ``direct`` the hook module run by this Python.
+    """
     import statesafe
     from statesafe.policy import FileClass, default_policy
 
     path = Path(project) / SETTINGS
     settings = read_settings(path)
-    command = hook_command(launcher, apply) if launcher else default_command(project, apply)
+    command = direct_command(project, apply) if direct else \
+        hook_command(launcher or default_launcher(project), apply)
     if not merge(settings, command):
         return f"statesafe: the Claude Code hook is already in {path}; nothing changed"
     existed = path.exists()
@@ -185,7 +198,7 @@ def _installed_commands(project: str) -> dict[str, str]:
 def selftest(project: str, echo: Callable[[str], None]) -> int:
     """Run CASES through the hook as Claude Code would; print a table; return the number of failures."""
     installed = _installed_commands(project)
-    fallback = default_command(project, apply=False)
+    fallback = hook_command(default_launcher(project), apply=False)
     echo(f"hook command(s): {', '.join(sorted(set(installed.values()))) or fallback}"
          + ("" if installed else f"  (not installed in {os.path.abspath(project)}: testing the default)"))
     failures = 0
