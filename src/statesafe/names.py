@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import time
-from dataclasses import dataclass
+from collections import namedtuple
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 BACKUP_MARK = ".bak-"
@@ -30,14 +29,13 @@ _BACKUP_RE = re.compile(
 _TEMP_RE = re.compile(r"^(?P<base>.+)\.tmp-(?P<stamp>\d{8}T\d{6}Z)-(?P<pid>\d+)-(?P<token>[0-9a-f]+)$")
 
 
-@dataclass(frozen=True, order=True)
-class BackupName:
-    """A parsed backup name; sorts oldest first (by stamp, then counter)."""
+class BackupName(namedtuple("BackupName", "stamp counter base corrupted")):
+    """A parsed backup name; sorts oldest first (by stamp, then counter).
 
-    stamp: str
-    counter: int
-    base: str
-    corrupted: bool
+    A namedtuple rather than a dataclass: this module is on the guard's start-up path.
+    """
+
+    __slots__ = ()
 
     @property
     def name(self) -> str:
@@ -64,7 +62,7 @@ def backup_name(base: str, stamp: str, counter: int = 0, corrupted: bool = False
 
 def temp_name(base: str, stamp: str | None = None) -> str:
     """A temp name nobody else can predict (pid + random token), for O_EXCL creation."""
-    return f"{base}{TEMP_MARK}{stamp or utc_stamp()}-{os.getpid()}-{secrets.token_hex(4)}"
+    return f"{base}{TEMP_MARK}{stamp or utc_stamp()}-{os.getpid()}-{os.urandom(4).hex()}"
 
 
 def lock_name(base: str) -> str:

@@ -14,7 +14,6 @@ import fnmatch
 import functools
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from statesafe.errors import ConfigError
@@ -68,10 +67,14 @@ DEFAULT_SOURCE = "built-in default (FAILSAFE.md 1.0.0)"
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
-@dataclass(frozen=True)
 class _Pattern:
-    parts: tuple[str, ...]  # path components, last one the file name
-    file_class: FileClass
+    """One pattern split into path components (the last one the file name)."""
+
+    __slots__ = ("parts", "file_class")
+
+    def __init__(self, parts: tuple[str, ...], file_class: FileClass):
+        self.parts = parts
+        self.file_class = file_class
 
     def matches(self, parts: list[str]) -> bool:
         n = len(self.parts)
@@ -80,38 +83,59 @@ class _Pattern:
         )
 
 
-@dataclass(frozen=True)
 class Policy:
-    """An effective policy: four pattern lists plus the rules that go with them."""
+    """An effective policy: four pattern lists plus the rules that go with them.
 
-    destructive: tuple[str, ...]
-    logs: tuple[str, ...]
-    companion: tuple[str, ...]
-    compiled: tuple[str, ...]
-    keep_backups: int
-    compiled_fields: tuple[str, ...]
-    tracker: str
-    #: where each key came from: a file path or DEFAULT_SOURCE
-    sources: dict[str, str] = field(default_factory=dict, compare=False)
-    #: raw sub-tables for the auditor and guard ({"audit": {...}})
-    sections: dict[str, dict] = field(default_factory=dict, compare=False)
-    #: directory of the config that defined this policy (None for the default)
-    root: Path | None = field(default=None, compare=False)
+    A plain class, not a dataclass: this module is on the guard's start-up path and
+    dataclasses costs more to import than the whole guard. Equal policies enforce the
+    same rules, wherever they came from.
+    """
 
-    def __post_init__(self):
-        by_name: dict[str, list[_Pattern]] = {}
+    __slots__ = ("destructive", "logs", "companion", "compiled", "keep_backups", "compiled_fields",
+                 "tracker", "sources", "sections", "root", "_by_name", "_globbed")
+
+    def __init__(self, *, destructive: tuple[str, ...], logs: tuple[str, ...], companion: tuple[str, ...],
+                 compiled: tuple[str, ...], keep_backups: int, compiled_fields: tuple[str, ...], tracker: str,
+                 sources: dict[str, str] | None = None, sections: dict[str, dict] | None = None,
+                 root: Path | None = None):
+        self.destructive = destructive
+        self.logs = logs
+        self.companion = companion
+        self.compiled = compiled
+        self.keep_backups = keep_backups
+        self.compiled_fields = compiled_fields
+        self.tracker = tracker
+        #: where each key came from: a file path (absent = DEFAULT_SOURCE)
+        self.sources = sources or {}
+        #: raw sub-tables for the auditor and guard ({"audit": {...}})
+        self.sections = sections or {}
+        #: directory of the config that defined this policy (None for the default)
+        self.root = root
+        self._by_name: dict[str, list[_Pattern]] = {}
         globbed: list[_Pattern] = []
-        for patterns, cls in ((self.destructive, FileClass.DESTRUCTIVE), (self.logs, FileClass.LOG),
-                              (self.companion, FileClass.COMPANION), (self.compiled, FileClass.COMPILED)):
+        for patterns, cls in ((destructive, FileClass.DESTRUCTIVE), (logs, FileClass.LOG),
+                              (companion, FileClass.COMPANION), (compiled, FileClass.COMPILED)):
             for pattern in patterns:
                 parts = tuple(p for p in pattern.replace("\\", "/").split("/") if p not in ("", "."))
                 entry = _Pattern(parts, cls)
                 if _GLOB_CHARS.search(parts[-1]):
                     globbed.append(entry)
                 else:
-                    by_name.setdefault(parts[-1], []).append(entry)
-        object.__setattr__(self, "_by_name", by_name)
-        object.__setattr__(self, "_globbed", tuple(globbed))
+                    self._by_name.setdefault(parts[-1], []).append(entry)
+        self._globbed = tuple(globbed)
+
+    def _rules(self) -> tuple:
+        return (self.destructive, self.logs, self.companion, self.compiled, self.keep_backups,
+                self.compiled_fields, self.tracker)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Policy) and self._rules() == other._rules()
+
+    def __hash__(self) -> int:
+        return hash(self._rules())
+
+    def __repr__(self) -> str:
+        return f"Policy(destructive={self.destructive!r}, logs={self.logs!r}, ...; root={self.root!r})"
 
     def patterns(self, file_class: FileClass) -> tuple[str, ...]:
         return {FileClass.DESTRUCTIVE: self.destructive, FileClass.LOG: self.logs,
@@ -119,8 +143,9 @@ class Policy:
 
     def may_match_name(self, name: str) -> bool:
         """Cheap pre-check on a bare file name: False means no path ending in it is a policy file."""
-        return name in self._by_name or BACKUP_MARK in name or any(
-            fnmatch.fnmatchcase(name, p.parts[-1]) for p in self._globbed)
+        if name in self._by_name or BACKUP_MARK in name:
+            return True
+        return bool(self._globbed) and any(fnmatch.fnmatchcase(name, p.parts[-1]) for p in self._globbed)
 
     def classify_name(self, path: str | bytes | os.PathLike) -> FileClass | None:
         """Class of a path taken as written (no filesystem access): for names in source code."""
