@@ -102,6 +102,18 @@ def test_the_next_write_in_another_folder_settles_every_member(home):
     assert journals(home) == []
 
 
+def test_a_read_modify_write_under_lock_reads_the_settled_generation(home):
+    """lock() settles first: reading under it and writing back keeps the transaction's change."""
+    assert commit_dying(home, 2, before_installing) and committed(home)
+    tracker = home / FILES[0]
+    with statesafe.lock(tracker):
+        old = json.loads(tracker.read_text())
+        statesafe.write(tracker, {**old, "pad": "updated"})
+    assert json.loads(tracker.read_text()) == {**json.loads(payload(2, FILES[0])), "pad": "updated"}
+    assert one_generation(home) == 2
+    assert journals(home) == [] and leftovers(home) == []
+
+
 def test_a_leftover_pointer_is_removed(home):
     # killed right after the pointer journal landed, before the primary: never committed
     renames = itertools.count(1)  # the pointer's rename is the first, the primary's the second
@@ -117,7 +129,8 @@ def test_a_transaction_whose_files_a_live_process_holds_is_left_alone(home, monk
     monkeypatch.setattr(transactions, "RECOVER_LOCK_WAIT", 0.2)
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import sys, statesafe
-        with statesafe.lock("threads_daily_tracker.json"):
+        # as the transaction's owner, still at work, holds it (a user's lock() would settle first)
+        with statesafe.lock("threads_daily_tracker.json", settle=False):
             print("locked", flush=True)
             sys.stdin.read()
     """)], cwd=home, env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -136,7 +149,8 @@ def test_a_write_settles_its_own_file_without_waiting_for_a_member_another_proce
     assert commit_dying(home, 2, before_installing)
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import sys, statesafe
-        with statesafe.lock("threads_daily_tracker.json"):
+        # as the transaction's owner, still at work, holds it (a user's lock() would settle first)
+        with statesafe.lock("threads_daily_tracker.json", settle=False):
             print("locked", flush=True)
             sys.stdin.read()
     """)], cwd=home, env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -116,10 +116,27 @@ def test_compiled_content_without_required_fields_is_refused(home):
     assert backup_names(target.parent, "cluster_wiki.json") == []
 
 
-def test_outside_the_policy_a_plain_atomic_replace(home):
+def test_outside_the_policy_a_plain_atomic_replace_that_leaves_no_lock_file(home):
     statesafe.write("notes.txt", "one\n")
     statesafe.write("notes.txt", "two\n")
     assert (home / "notes.txt").read_text() == "two\n"
+    assert sorted(os.listdir(home)) == ["notes.txt"]
+
+
+def test_outside_the_policy_only_temps_of_dead_writers_are_removed(home):
+    """No lock outside the policy: a temp whose writer still runs may be in flight."""
+    dead = home / names.temp_name("notes.txt").replace(f"-{os.getpid()}-", "-999999-")
+    alive = home / names.temp_name("notes.txt").replace(f"-{os.getpid()}-", f"-{os.getppid()}-")
+    with sanction.sanctioned():
+        dead.write_text("half")
+        alive.write_text("in flight")
+    statesafe.write("notes.txt", "new\n")
+    assert not dead.exists() and alive.exists()
+    assert (home / "notes.txt").read_text() == "new\n"
+
+
+def test_outside_the_policy_as_class_still_gets_the_lock(home):
+    statesafe.write("notes.txt", "one\n", as_class=FileClass.COMPANION)
     assert sorted(os.listdir(home)) == [".notes.txt.lock", "notes.txt"]
 
 

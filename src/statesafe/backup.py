@@ -14,7 +14,6 @@ from statesafe.errors import RestoreError, WriteError
 from statesafe.locking import lock
 from statesafe.policy import load_policy
 from statesafe.sanction import sanctioned
-from statesafe.writers import settle_transaction
 
 
 def backups(path: str | os.PathLike) -> list[Path]:
@@ -51,8 +50,7 @@ def restore(path: str | os.PathLike, backup: str | os.PathLike) -> Path | None:
     target = fsutil.resolve_target(path)
     source = backup_source(target, backup)
     keep = load_policy().keep_backups
-    with sanctioned(), lock(target):
-        settle_transaction(target)
+    with sanctioned(), lock(target):  # which settles an interrupted transaction first
         fsutil.remove_stale_temps(target)
         try:
             content = source.read_bytes()

@@ -2,9 +2,11 @@
 
 Each step raises :class:`~statesafe.errors.WriteError` naming the file, the step
 (one of :data:`STEPS`) and the OS cause, keeping its errno. Callers run them
-inside :func:`statesafe.sanction.sanctioned` and while holding the file's lock
-(:func:`statesafe.locking.lock`): temps are only created under the lock, so the
-lock holder may treat any other temp of the file as stale.
+inside :func:`statesafe.sanction.sanctioned`. A policy file's temps are only created
+while holding its lock (:func:`statesafe.locking.lock`), so the lock holder may treat
+any other temp of the file as stale. A file outside the policy is replaced without a
+lock (no lock file beside it): there a temp is stale only once its writer's process is
+gone (``remove_stale_temps(..., only_dead_writers=True)``).
 
 Permissions: a temp or a copied backup is created with the original's
 permission bits (which the umask can only narrow), then given the original's
@@ -284,18 +286,32 @@ def backup_and_prune(target: Path, keep: int, *, corrupted: bool = False) -> Pat
     return backup
 
 
-def stale_temps(target: Path) -> list[Path]:
-    """Temps of ``target`` beside it (statesafe temp names only)."""
+def stale_temps(target: Path, *, only_dead_writers: bool = False) -> list[Path]:
+    """Temps of ``target`` beside it (statesafe temp names only); with ``only_dead_writers``,
+    only those whose writer process no longer exists on this machine."""
     prefix = target.name + names.TEMP_MARK
     return [Path(e.path) for e in _entries(target.parent)
             if e.name.startswith(prefix) and (parsed := names.parse_temp(e.name)) and parsed[0] == target.name
-            and not e.is_dir(follow_symlinks=False)]
+            and not e.is_dir(follow_symlinks=False) and not (only_dead_writers and _process_exists(parsed[1]))]
 
 
-def remove_stale_temps(target: Path) -> list[Path]:
-    """Remove every temp of ``target``: call it holding the file's lock, before making a new temp."""
+def _process_exists(pid: int) -> bool:
+    if pid == os.getpid() or _WINDOWS:  # another thread's write in flight; Windows' os.kill terminates
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError, ValueError):
+        return True  # exists but not ours (EPERM), or cannot tell: leave its temp alone
+    return True
+
+
+def remove_stale_temps(target: Path, *, only_dead_writers: bool = False) -> list[Path]:
+    """Remove the stale temps of ``target`` before making a new temp: every temp when called
+    holding the file's lock, else (``only_dead_writers``) those whose writer is gone."""
     removed = []
-    for temp in stale_temps(target):
+    for temp in stale_temps(target, only_dead_writers=only_dead_writers):
         try:
             os.unlink(temp)
         except FileNotFoundError:

@@ -142,12 +142,17 @@ def _release_file(held: _Held) -> None:
 
 
 @contextlib.contextmanager
-def lock(path: str | os.PathLike, timeout: float | None = None) -> Iterator[Path]:
+def lock(path: str | os.PathLike, timeout: float | None = None, *, settle: bool = True) -> Iterator[Path]:
     """Hold ``path``'s exclusive lock for the block; yields the resolved file.
 
     ``timeout`` (seconds) bounds the wait; None waits as long as it takes. Raises
     LockError when the wait runs out, and WriteError (an OSError, step "lock") when the
     lock file cannot be opened, e.g. in a folder that does not exist.
+
+    The outermost acquisition in a thread first settles an interrupted transaction that
+    touched the file, so a read-modify-write inside the block reads the generation the
+    transaction decided, not one its next write would overwrite. ``settle=False`` is for
+    statesafe.transactions itself, which locks the members it is settling.
     """
     target = resolve_target(path)
     held = _entry(target)
@@ -160,6 +165,9 @@ def lock(path: str | os.PathLike, timeout: float | None = None) -> Iterator[Path
                           else max(0.0, timeout - (time.monotonic() - started)))
         held.depth += 1
         try:
+            if settle and held.depth == 1:
+                from statesafe.transactions import settle as settle_transactions  # builds on this module
+                settle_transactions(target)
             yield target
         finally:
             held.depth -= 1

@@ -230,7 +230,7 @@ def _settle_journal(journal: Path, report: RecoveryReport, *, holding: Path | No
         locked = set()
         for target in targets:
             try:
-                stack.enter_context(lock(target, timeout=0 if wait is None else wait))
+                stack.enter_context(lock(target, timeout=0 if wait is None else wait, settle=False))
                 locked.add(target)
             except (LockError, WriteError) as exc:  # busy, or its lock file cannot be made
                 if wait is not None:
@@ -287,8 +287,7 @@ def recover(directory: str | os.PathLike | None = None) -> RecoveryReport:
 
 def _remove_stale_temps(target: Path, report: RecoveryReport) -> None:
     try:
-        with lock(target, timeout=0):
-            settle(target)  # a temp named in a journal is settled, never just deleted
+        with lock(target, timeout=0):  # settles first: a temp named in a journal is settled, never just deleted
             report.temps_removed.extend(fsutil.remove_stale_temps(target))
     except LockError as exc:
         report.busy.append(f"temps of {target}: {exc}")
@@ -361,9 +360,8 @@ class Transaction:
             return
         with sanctioned(), contextlib.ExitStack() as locks:
             for member in members:
-                locks.enter_context(lock(member.target, timeout=self._timeout))
+                locks.enter_context(lock(member.target, timeout=self._timeout))  # settles each
             for member in members:
-                settle(member.target)
                 fsutil.remove_stale_temps(member.target)
             self._prepare(members)
             try:
@@ -527,8 +525,7 @@ def transaction(*paths: str | os.PathLike, policy: Policy | None = None,
     with contextlib.ExitStack() as held:
         with sanctioned():
             for target in sorted(declared):
-                held.enter_context(lock(target, timeout=timeout))
-                settle(target)
+                held.enter_context(lock(target, timeout=timeout))  # and settles it
         tx = Transaction(policy, declared, timeout)
         try:
             yield tx

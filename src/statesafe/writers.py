@@ -77,14 +77,16 @@ def write(path: str | os.PathLike, data: bytes | str | object, *, as_class: File
         _check_compiled(target, payload, policy)
     keep = policy.keep_backups if file_class is FileClass.DESTRUCTIVE else None
     with sanctioned():
-        _replace(target, payload, keep_backups=keep)
+        if file_class is None and not _journal_beside(target):
+            _replace_unlocked(target, payload)
+        else:
+            _replace(target, payload, keep_backups=keep)
     return target
 
 
 def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
     """The atomic replace; with ``keep_backups``, also the backup and prune of a destructive write."""
-    with lock(target):
-        settle_transaction(target)
+    with lock(target):  # which settles an interrupted transaction that touched the file first
         fsutil.remove_stale_temps(target)
         before = fsutil.stat_or_none(target)
         temp = fsutil.write_temp(target, payload, before)
@@ -106,11 +108,37 @@ def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
             fsutil.discard(prior)
 
 
-def settle_transaction(target: Path) -> None:
-    """Finish or roll back an interrupted transaction that touched ``target``; call it holding the lock."""
-    from statesafe.transactions import settle  # imported here: transactions builds on this module
+def _replace_unlocked(target: Path, payload: bytes) -> None:
+    """The plain atomic replace of a file outside the policy: no lock, so no lock file beside it.
 
-    settle(target)
+    There is no backup or prune to serialise, and concurrent writers of one such file each
+    rename a whole temp (the last rename wins). Without the lock a temp is stale only once its
+    writer is gone, so only temps whose process is dead are removed.
+    """
+    fsutil.remove_stale_temps(target, only_dead_writers=True)
+    before = fsutil.stat_or_none(target)
+    temp = fsutil.write_temp(target, payload, before)
+    prior = None
+    try:
+        prior = fsutil.hold_prior(target)
+        fsutil.commit(temp, target, prior, existed=before is not None)
+    except BaseException:
+        fsutil.discard(temp)
+        raise
+    finally:
+        if prior is not None:
+            fsutil.discard(prior)
+
+
+def _journal_beside(target: Path) -> bool:
+    """Whether an interrupted (or running) transaction may involve ``target``: then the write
+    takes the lock, which settles it (or waits for it) first."""
+    from statesafe.transactions import is_journal_name  # imported here: transactions builds on this module
+
+    try:
+        return any(is_journal_name(e.name) for e in os.scandir(target.parent))
+    except FileNotFoundError:
+        return False
 
 
 def _check_compiled(target: Path, payload: bytes, policy: Policy) -> None:
