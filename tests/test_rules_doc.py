@@ -31,3 +31,14 @@ def test_write_goes_to_the_named_file(tmp_path, monkeypatch):
     assert docs.main(["--write", "out.md"]) == 0
     assert (tmp_path / "out.md").read_text(encoding="utf-8") == docs.render()
     assert docs.main(["--bogus"]) == 2
+
+
+def test_unused_suppression_is_a_rule_like_the_others():
+    """FS701 comes from the suppression pass, yet docs, SARIF descriptors and `statesafe rule` list it."""
+    from statesafe.auditor import suppress
+    from statesafe.auditor.formats import rule_classes
+
+    assert RULES["FS701"] is suppress.UnusedSuppression and rule_classes()["FS701"] is suppress.UnusedSuppression
+    assert "# FS7xx: Suppression comments" in docs.render()
+    assert "## FS701 unused-suppression" in (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert "FS701" in suppress.known_codes()

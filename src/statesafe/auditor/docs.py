@@ -16,7 +16,7 @@ from statesafe.auditor.rules import RULES
 DEFAULT_PATH = Path("docs") / "rules.md"
 FAMILIES = {
     "FS1": "Destructive files", "FS2": "Append-only logs", "FS3": "Companion markdown",
-    "FS4": "Compiled memory", "FS5": "Multi-file writes", "FS6": "Skill manifests",
+    "FS4": "Compiled memory", "FS5": "Multi-file writes", "FS6": "Skill manifests", "FS7": "Suppression comments",
     "FS8": "Strict mode", "FS9": "Files that cannot be analyzed",
 }
 

@@ -50,10 +50,9 @@ RAW_ACTIONS = frozenset({"write", "append", "append-chunked", "touch", "rename-o
                          "shell-move-away", "shell-delete", "shell-touch"})
 #: actions that rewrite a file as a whole, counted by the multi-file rule (FS501)
 REWRITE_ACTIONS = frozenset({"write", "rename-onto", "copy-onto", "statesafe-write", "truncate"})
-#: which fix applies to which class: statesafe.append only to logs; statesafe.write never to logs,
-#: nor to compiled files (it checks their metadata, so moving a write there changes behaviour)
-FIXABLE = {FileClass.DESTRUCTIVE: "statesafe.write(", FileClass.COMPANION: "statesafe.write(",
-           FileClass.LOG: "statesafe.append("}
+#: which fix applies to which class: statesafe.write never to logs (it refuses them), nor to compiled
+#: files (it checks their metadata, so moving a write there changes behaviour)
+FIXABLE = {FileClass.DESTRUCTIVE: "statesafe.write(", FileClass.COMPANION: "statesafe.write("}
 
 
 _TOO_DEEP = re.compile(r"too many nested|too many levels|too complex|recursion", re.I)

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from statesafe.auditor import fix as fixes
+from statesafe.auditor import fixshapes as fixes
 from statesafe.auditor.summary import UNKNOWN, Call, FunctionSummary, ModuleSummary, Sink, Value
 
 OPEN_FUNCS = {"builtins.open", "io.open", "codecs.open", "_io.open", "os.fdopen"}
@@ -82,7 +82,7 @@ class Extractor(cst.CSTVisitor):
         self.frames = [_Frame("module", "<module>", module, None)]
         self.imports: list[str] = []
         self.classes: list[str] = []
-        self.fix_hints: dict[int, str] = {}  # id(call node) -> the fix, from fix.match_statement
+        self.fix_hints: dict[int, str] = {}  # id(call node) -> the fix, from fixshapes.match_statement
         self.unsafe_withs: set[int] = set()  # fixable-looking with statements whose handle is read later
         self.opens: dict[int, int] = {}  # id(open call node) -> index of its sink in the frame
         self.call_nodes: list[cst.Call] = []  # every Call, in walk (source) order: positions map onto it

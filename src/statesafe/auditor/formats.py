@@ -104,8 +104,7 @@ class Json(Formatter):
 
 def rule_classes() -> dict:
     from statesafe.auditor.rules import RULES  # the rules alone: no libcst
-    from statesafe.auditor.suppress import UnusedSuppression
-    return {**RULES, UnusedSuppression.CODE: UnusedSuppression}
+    return RULES
 
 
 def _clip(text: str) -> str:

@@ -16,40 +16,12 @@ import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from statesafe.auditor.rule import Rule
+from statesafe.auditor.rules.unused_suppression import UnusedSuppression
 from statesafe.auditor.types import Finding
 
 _IGNORE = re.compile(r"#\s*statesafe:\s*ignore\b(\[([^\]]*)\])?", re.I)
 _NOQA = re.compile(r"#\s*noqa\s*:\s*([A-Za-z]+[0-9]+\w*(?:[\s,]+[A-Za-z]+[0-9]+\w*)*)", re.I)
 _OURS = re.compile(r"FS\d+\Z")
-
-
-class UnusedSuppression(Rule):
-    """## What it does
-    Checks for suppression comments (`# statesafe: ignore[...]`, `# noqa: FS...`) that silence
-    nothing.
-
-    ## Why is this bad?
-    A suppression that outlived the write it excused hides the next raw write someone adds on
-    that line. Stale suppressions also make a codebase look less compliant than it is.
-
-    ## Example
-    ```python
-    statesafe.write(TRACKER, data)  # statesafe: ignore[FS101]
-    ```
-
-    Use instead:
-    ```python
-    statesafe.write(TRACKER, data)
-    ```
-
-    ## Fix safety
-    No automatic fix: remove the comment by hand.
-    """
-
-    CODE = "FS701"
-    NAME = "unused-suppression"
-    MESSAGE = "suppression of {code} silences nothing on this line; remove it"
 
 
 @dataclass(frozen=True)
@@ -108,7 +80,7 @@ def parse(path: str, source: bytes, known: frozenset[str]) -> tuple[list[Suppres
 
 def known_codes() -> frozenset[str]:
     from statesafe.auditor.rules import RULES  # the rules alone: no libcst
-    return frozenset(RULES) | {UnusedSuppression.CODE}
+    return frozenset(RULES)
 
 
 def apply(findings: list[Finding], sources: Mapping[str, bytes],

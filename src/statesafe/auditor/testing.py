@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from statesafe.auditor import suppress
 from statesafe.auditor.engine import resolve, summarize
 from statesafe.auditor.fix import fix_source
 from statesafe.auditor.rule import Valid
@@ -18,8 +19,12 @@ def audit_files(files: dict[str, str | bytes], *, strict: bool = False, policy: 
 
 
 def case_findings(case: Valid) -> list[Finding]:
-    files = {case.path: case.code, **case.files}
-    return audit_files(files, strict=case.strict)
+    """What ``statesafe audit`` reports on the case's tree: suppression comments applied (FS701)."""
+    files = {path: code if isinstance(code, bytes) else code.encode()
+             for path, code in {case.path: case.code, **case.files}.items()}
+    findings, errors = suppress.apply(audit_files(files, strict=case.strict), files)
+    assert not errors, errors
+    return findings
 
 
 def case_fix(case: Valid, findings: list[Finding]) -> str | None:

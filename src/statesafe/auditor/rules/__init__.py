@@ -25,13 +25,14 @@ from statesafe.auditor.rules.statesafe_write_to_log import StatesafeWriteToLog
 from statesafe.auditor.rules.undecodable_source import UndecodableSource
 from statesafe.auditor.rules.unparsable_source import UnparsableSource
 from statesafe.auditor.rules.unresolved_write_target import UnresolvedWriteTarget
+from statesafe.auditor.rules.unused_suppression import UnusedSuppression
 
 RULES: dict[str, type[Rule]] = {rule.CODE: rule for rule in sorted((
     RawWriteToDestructiveFile, RenameOntoDestructiveFile, CopyOntoDestructiveFile, DestructiveFileDeleted,
     ShellWriteToDestructiveFile, LogRewritten, LogDeletedOrReplaced, StatesafeWriteToLog, LogRecordSplit,
     ShellRewriteOfLog, CompanionEditedInPlace, CompanionDeleted, CompiledEditedInPlace, CompiledDeleted,
     CompiledContentMissingFields, MultiFileWriteOutsideTransaction, SkillGrantsWriteWithoutPolicy,
-    SkillShellWritesPolicyFile, UnresolvedWriteTarget, UnparsableSource, UndecodableSource, SourceTooDeep,
+    SkillShellWritesPolicyFile, UnusedSuppression, UnresolvedWriteTarget, UnparsableSource, UndecodableSource, SourceTooDeep,
 ), key=lambda rule: rule.CODE)}
 
 __all__ = ["RULES"]

@@ -27,9 +27,11 @@ class CompanionEditedInPlace(Rule):
     ```
 
     ## Fix safety
-    The fix rewrites `with open(P, "w") as f: f.write(S)`, `open(P, "w").write(S)` and
-    `Path(P).write_text(S)` into `statesafe.write(P, S)`. It is safe: the file ends up with the
-    same text, written to a temp and renamed into place.
+    The fix rewrites `with open(P, "w", encoding="utf-8") as f: f.write(S)`,
+    `open(P, "w", encoding="utf-8").write(S)` and `Path(P).write_text(S, encoding="utf-8")` into
+    `statesafe.write(P, S)`: the same text, as UTF-8, written to a temp and renamed into place.
+    Without `encoding="utf-8"` the original writes in the locale's encoding, so it is fixed only
+    when it writes an ASCII literal.
     '''
 
     CODE = "FS301"
@@ -46,10 +48,12 @@ class CompanionEditedInPlace(Rule):
     ]
     INVALID = [
         Invalid(
-            'def rebuild(text):\n    with open("posts_by_topic.md", "w") as f:\n        f.write(text)\n',
+            'def rebuild(text):\n    with open("posts_by_topic.md", "w", encoding="utf-8") as f:\n        f.write(text)\n',
             line=2,
             expected_replacement='import statesafe\n\ndef rebuild(text):\n'
             '    statesafe.write("posts_by_topic.md", text)\n',
         ),
         Invalid('with open("comments.md", "a") as f:\n    f.write("- new comment\\n")\n', line=1),
+        # the locale's encoding: statesafe.write's UTF-8 could change the bytes, so no fix
+        Invalid('def rebuild(text):\n    with open("posts_by_topic.md", "w") as f:\n        f.write(text)\n', line=2),
     ]

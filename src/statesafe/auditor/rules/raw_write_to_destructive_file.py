@@ -23,16 +23,18 @@ class RawWriteToDestructiveFile(Rule):
 
     Use instead:
     ```python
-    statesafe.write(TRACKER, tracker)
+    statesafe.write(TRACKER, json.dumps(tracker, indent=2))
     ```
 
     ## Fix safety
-    The fix rewrites `with open(T, "w") as f: json.dump(D, f)`, `with open(T, "w") as f: f.write(S)`,
-    `open(T, "w").write(S)` and `Path(T).write_text(S)` into `statesafe.write(T, ...)`, adding
-    `import statesafe`. It is safe: the file ends up with the same JSON value (or the same text);
-    statesafe.write lays JSON out with an indent of 2 and keeps non-ASCII characters, so only the
-    layout of a dumped file can change. Calls with other arguments (`sort_keys`, `default=`,
-    `newline=`, an encoding other than UTF-8) are not fixed.
+    The fix rewrites `with open(T, "w", encoding="utf-8") as f: json.dump(D, f, **kw)` (optionally
+    followed by `f.write("\\n")`), `with open(T, "w", ...) as f: f.write(S)`, `open(T, "w").write(S)`,
+    `json.dump(D, open(T, "w"))`, `Path(T).write_text(S, encoding="utf-8")` and `write_bytes` into
+    `statesafe.write(T, ...)`, adding `import statesafe`. It keeps the file's bytes: a dump becomes
+    `statesafe.write(T, json.dumps(D, **kw) + "\\n")` with the same keyword arguments, and
+    statesafe.write writes a str as UTF-8. So a text write is only fixed when it names UTF-8 or
+    writes only ASCII (a `json.dump` without `ensure_ascii=False`, an ASCII literal); other `open`
+    arguments (`newline=`, `errors=`, buffering) and other modes are not fixed.
     '''
 
     CODE = "FS101"
@@ -54,7 +56,7 @@ class RawWriteToDestructiveFile(Rule):
             'def save(data):\n    with open(TRACKER, "w") as f:\n        json.dump(data, f, indent=2)\n',
             line=6,
             expected_replacement='import json\nimport statesafe\n\nTRACKER = "threads_daily_tracker.json"\n\n'
-            'def save(data):\n    statesafe.write(TRACKER, data)\n',
+            'def save(data):\n    statesafe.write(TRACKER, json.dumps(data, indent=2))\n',
         ),
         Invalid(
             'from pathlib import Path\n\nDATA = Path(__file__).parent / "data"\n'

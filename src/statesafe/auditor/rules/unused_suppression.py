@@ -1,0 +1,44 @@
+"""FS701: the rule behind suppression comments that silence nothing (applied by :mod:`statesafe.auditor.suppress`)."""
+
+from statesafe.auditor.rule import Invalid, Rule, Valid
+
+
+class UnusedSuppression(Rule):
+    """
+    ## What it does
+    Checks for suppression comments (`# statesafe: ignore[...]`, `# noqa: FS...`) that silence
+    nothing.
+
+    ## Why is this bad?
+    A suppression that outlived the write it excused hides the next raw write someone adds on
+    that line. Stale suppressions also make a codebase look less compliant than it is.
+
+    ## Example
+    ```python
+    statesafe.write(TRACKER, data)  # statesafe: ignore[FS101]
+    ```
+
+    Use instead:
+    ```python
+    statesafe.write(TRACKER, data)
+    ```
+
+    ## Fix safety
+    No automatic fix: remove the comment by hand.
+    """
+
+    CODE = "FS701"
+    NAME = "unused-suppression"
+    MESSAGE = "suppression of {code} silences nothing on this line; remove it"
+
+    VALID = [
+        Valid('with open("threads_daily_tracker.json", "w") as f:  # statesafe: ignore[FS101]\n'
+              '    f.write("{}")\n'),
+        Valid('# noqa: FS101\nopen("brand_voice.md", "w").close()\n'),
+        Valid('import os\nos.remove("notes.txt")  # noqa: E501\n'),
+    ]
+    INVALID = [
+        Invalid('import statesafe\nstatesafe.write("threads_daily_tracker.json", {})  # statesafe: ignore[FS101]\n',
+                line=2),
+        Invalid('# noqa: FS301\nopen("brand_voice.md", "w").close()\n', line=1),
+    ]
