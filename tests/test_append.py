@@ -18,6 +18,7 @@ except ImportError:  # Windows
     fcntl = None
 
 import statesafe
+from statesafe import writers
 from statesafe.errors import PolicyViolation
 from fs_support import COMPANION, LOG, TRACKER, child_env, fd_path
 
@@ -49,6 +50,38 @@ def test_record_fields_win_and_supersedes_is_recorded(home):
     second = statesafe.append(LOG, {"n": 2}, supersedes="abc")
     assert second["supersedes"] == "abc" and second["run_id"] != "abc"
     assert [json.loads(line)["n"] for line in lines(home / LOG)[:-1]] == [1, 2]
+
+
+@pytest.mark.parametrize("record, supersedes", [
+    ({}, None), ({"n": 1}, None), ({1: "int key", "nested": {"a": [1, 2.5, None, True]}}, None),
+    ({"text": "é\u2028"}, None), ({"n": 2}, "abc"), ({"supersedes": "mine", "n": 3}, "abc")])
+def test_the_line_is_exactly_the_json_of_the_fields_returned(home, record, supersedes):
+    fields = statesafe.append(LOG, record, supersedes=supersedes)
+    assert (home / LOG).read_bytes() == writers.format_line(fields)
+    assert json.loads((home / LOG).read_text(encoding="utf-8")) == json.loads(json.dumps(fields))
+
+
+def test_a_forked_child_draws_its_own_run_ids(home):
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write, statesafe.append(LOG, {"who": "child"})["run_id"].encode())
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    ours = statesafe.append(LOG, {"who": "parent"})["run_id"]
+    assert uuid.UUID(child).version == 4 and child != ours and child[:20] != ours[:20]
+
+
+def test_the_same_relative_name_in_another_folder_is_another_log(home, monkeypatch):
+    (home / "other").mkdir()
+    statesafe.append(LOG, {"n": 1})
+    monkeypatch.chdir(home / "other")
+    statesafe.append(LOG, {"n": 2})
+    assert [json.loads(line)["n"] for line in lines(home / LOG)[:-1]] == [1]
+    assert [json.loads(line)["n"] for line in lines(home / "other" / LOG)[:-1]] == [2]
 
 
 def test_unicode_line_separators_stay_inside_the_line(home):

@@ -19,6 +19,7 @@ it calls user code: the runtime guard lets through exactly these steps.
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import random
@@ -149,29 +150,49 @@ def _check_compiled(target: Path, payload: bytes, policy: Policy) -> None:
 
 
 # --- append-only logs -------------------------------------------------------------------
+#
+# append is on a skill's hot path (the acceptance: >= 0.8x a bare open(path, "a").write(line)),
+# so the run_id, the timestamp, the line and the resolved path are each made the cheap way.
 
-_stamp_cache = (-1, "")  # (second, "YYYY-MM-DDTHH:MM:SS") made once a second
+_second_cache = (-1, "")  # (second, "YYYY-MM-DDTHH:MM:SS")
+_milli_cache = (-1, "")  # (millisecond, the whole timestamp)
 
 
 def _utc_now() -> str:
-    """UTC ISO 8601 with milliseconds, e.g. 2026-04-22T14:30:12.345Z."""
-    global _stamp_cache
-    now = time.time()
-    second = int(now)
-    if _stamp_cache[0] != second:
-        _stamp_cache = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-    return f"{_stamp_cache[1]}.{int((now - second) * 1000):03d}Z"
+    """UTC ISO 8601 with milliseconds, e.g. 2026-04-22T14:30:12.345Z (made once a millisecond)."""
+    global _second_cache, _milli_cache
+    milli = int(time.time() * 1000)
+    if _milli_cache[0] != milli:
+        second, fraction = divmod(milli, 1000)
+        if _second_cache[0] != second:
+            _second_cache = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        _milli_cache = (milli, f"{_second_cache[1]}.{fraction:03d}Z")
+    return _milli_cache[1]
+
+
+def _new_run_ids() -> None:
+    """Each process (a forked child too) draws 74 random bits for the first 20 hex digits and a
+    random start for a 48-bit counter in the last 12: unique, in uuid4 form, and a third of
+    uuid.uuid4()'s cost. An identifier, not a secret."""
+    global _run_id_prefix, _run_id_counter
+    digits = os.urandom(10).hex()
+    variant = "89ab"[int(digits[16], 16) & 3]  # RFC 4122 variant, with the version nibble 4
+    _run_id_prefix = f"{digits[:12]}4{digits[13:16]}{variant}{digits[17:]}"
+    _run_id_counter = itertools.count(int.from_bytes(os.urandom(6), "big"))
+
+
+_new_run_ids()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_run_ids)
 
 
 def _run_id() -> str:
-    """A uuid4 in hex, as uuid.uuid4().hex but 5x cheaper: an identifier, not a secret, so the
-    random module's generator (reseeded in forked children) is enough."""
-    bits = random.getrandbits(128) & ~(0xC000 << 48) | 0x8000 << 48  # variant: RFC 4122
-    return "%032x" % (bits & ~(0xF000 << 64) | 4 << 76)  # version 4
+    """32 hex digits in uuid4 form, unique across processes (see :func:`_new_run_ids`)."""
+    return f"{_run_id_prefix}{next(_run_id_counter) & 0xFFFF_FFFF_FFFF:012x}"
 
 
 def record_fields(record: Mapping, supersedes: str | None = None) -> dict:
-    """The fields a log line carries: ``run_id`` (uuid4 hex) and ``timestamp`` (UTC ISO 8601,
+    """The fields a log line carries: ``run_id`` (uuid4 form, hex) and ``timestamp`` (UTC ISO 8601,
     milliseconds) first unless the record has its own, then the record, then ``supersedes``."""
     if not isinstance(record, (dict, Mapping)):  # dict first: the ABC check is slow
         raise TypeError(f"a log record must be a JSON object (a mapping), not {type(record).__name__}")
@@ -181,13 +202,37 @@ def record_fields(record: Mapping, supersedes: str | None = None) -> dict:
     return fields
 
 
+def _encode(fields: Mapping) -> str:
+    return "".join(_C_LINE(fields, 0)) if _C_LINE else _LINE_ENCODER.encode(fields)
+
+
 def format_line(fields: Mapping) -> bytes:
     """One newline-terminated JSON line (UTF-8, no raw line breaks of any kind inside)."""
-    line = "".join(_C_LINE(fields, 0)) if _C_LINE else _LINE_ENCODER.encode(fields)
-    if "\u2028" in line or "\u2029" in line:
+    return _finish_line(_encode(fields))
+
+
+def _finish_line(line: str) -> bytes:
+    if not line.isascii() and ("\u2028" in line or "\u2029" in line):
         # JSON allows these raw, but str.splitlines() splits on them: one record, one line, for every reader
         line = line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return (line + "\n").encode("utf-8")
+
+
+def _fields_and_line(record: Mapping, supersedes: str | None) -> tuple[dict, bytes]:
+    """record_fields and format_line in one; the common record (a dict without its own run_id or
+    timestamp) has only its own fields encoded: the two added ones need no escaping."""
+    if type(record) is not dict or "run_id" in record or "timestamp" in record:
+        fields = record_fields(record, supersedes)
+        return fields, format_line(fields)
+    run_id, timestamp = _run_id(), _utc_now()
+    fields = {"run_id": run_id, "timestamp": timestamp, **record}
+    if supersedes is not None:
+        fields["supersedes"] = supersedes
+        body = _encode(fields)
+        return fields, _finish_line(body)
+    body = _encode(record)
+    head = f'{{"run_id": "{run_id}", "timestamp": "{timestamp}"'
+    return fields, _finish_line(f"{head}, {body[1:]}" if len(body) > 2 else head + "}")
 
 
 def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = None, durable: bool = False,
@@ -200,8 +245,7 @@ def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = No
     Refused (PolicyViolation) on destructive, companion, compiled and backup files; a
     symlinked log appends to its target.
     """
-    fields = record_fields(record, supersedes)
-    line = format_line(fields)
+    fields, line = _fields_and_line(record, supersedes)
     cwd = os.getcwd()
     policy = policy or load_policy(cwd)
     with sanctioned():
@@ -211,7 +255,10 @@ def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = No
                 with lock(target):  # no flock(): one appender at a time
                     _append_record(fd, line, target, created, durable)
             else:
-                _flock(fd, fcntl.LOCK_SH)  # appenders share it; a torn-tail check waits for them all
+                try:  # appenders share it; a torn-tail check waits for them all
+                    fcntl.flock(fd, fcntl.LOCK_SH)
+                except OSError:
+                    pass  # no flock here (some network filesystems): see _flock
                 _append_record(fd, line, target, created, durable)
         finally:
             os.close(fd)  # releases the flock
@@ -225,14 +272,16 @@ def _open_log(path: str, policy: Policy, cwd: str) -> tuple[int, str, bool]:
 
     An existing log is opened first and its real path read back from the descriptor (one syscall
     where resolving a path costs one per component). A log whose path has no symlink in it is
-    remembered, and opened next time with O_NOFOLLOW, which fails should its name become a link.
+    remembered by (path as given, working directory), and opened next time by its absolute path
+    with O_NOFOLLOW, which fails should its name become a link.
     """
-    absolute = path if os.path.isabs(path) else os.path.join(cwd, path)
-    if _plain_logs.get(absolute) is policy:
+    key = (path, cwd)
+    known = _plain_logs.get(key)
+    if known is not None and known[1] is policy:
         try:
-            return os.open(absolute, _APPEND_FLAGS | _NOFOLLOW), absolute, False
+            return os.open(known[0], _APPEND_FLAGS | _NOFOLLOW), known[0], False
         except OSError:
-            _plain_logs.pop(absolute, None)  # gone, or now a link: look again
+            _plain_logs.pop(key, None)  # gone, or now a link: look again
     while True:
         try:
             fd = os.open(path, _APPEND_FLAGS)
@@ -253,15 +302,16 @@ def _open_log(path: str, policy: Policy, cwd: str) -> tuple[int, str, bool]:
         except BaseException:
             os.close(fd)
             raise
-        if target == os.path.normpath(absolute):
+        if target == os.path.normpath(path if os.path.isabs(path) else os.path.join(cwd, path)):
             if len(_plain_logs) >= 256:
                 _plain_logs.clear()
-            _plain_logs[absolute] = policy
+            _plain_logs[key] = (target, policy)
         return fd, target, False
 
 
-#: absolute paths of appendable files with no symlink in them -> the policy that allowed them
-_plain_logs: dict[str, Policy] = {}
+#: (path as given, working directory) of appendable files with no symlink in their path
+#: -> (absolute path, the policy that allowed them)
+_plain_logs: dict[tuple[str, str], tuple[str, Policy]] = {}
 
 
 def _opened_path(fd: int, path: str) -> str:
@@ -290,8 +340,10 @@ def _ends_with_newline(fd: int) -> bool:
 
 
 def _append_record(fd: int, line: bytes, target: str, created: bool, durable: bool) -> None:
-    if not created and not _ends_with_newline(fd):
-        line = _torn_tail_prefix(fd) + line
+    if not created:
+        size = os.lseek(fd, 0, os.SEEK_END)  # the tail check inlined: one call less per line
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = _torn_tail_prefix(fd) + line
     _append_line(fd, line, target)
     if durable:
         fsutil.fsync_file(fd, target)
