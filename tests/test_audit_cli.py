@@ -169,6 +169,51 @@ def test_prefilter_agrees_with_a_full_parse(here):
     assert b"threads_daily_tracker" not in (tree / "scripts/storage.py").read_bytes()
 
 
+@pytest.mark.parametrize("tree", [LEGACY, REPO / "tests" / "fixtures" / "audit_tree"], ids=["legacy", "audit_tree"])
+def test_prefilter_agrees_on_the_example_trees(here, tree):
+    shutil.copytree(tree, here / "tree")
+    policy = load_policy(here / "tree")
+    fast = runner.audit(["tree"], policy, use_cache=False)
+    full = runner.audit(["tree"], policy, use_cache=False, prefilter=False)
+    assert fast.findings and fast.findings == full.findings
+
+
+CLI_ARGS = """\
+    import argparse
+
+    def parser():
+        p = argparse.ArgumentParser()
+        p.add_argument("--tracker", default="threads_daily_tracker.json")
+        return p
+"""
+SAVE_ARGS = """\
+    def save(args, text):
+        with open(args.tracker, "w", encoding="utf-8") as f:
+            f.write(text)
+"""
+
+
+def test_args_resolve_only_through_a_parser_the_module_can_be_run_with(here):
+    """``args.tracker`` in a helper means the option of a parser some program loads with the helper;
+    a parser of the same name elsewhere in the tree says nothing about it (and the prefilter would
+    not see it: results must not depend on the prefilter)."""
+    write(here, "tree/island/cli_args.py", CLI_ARGS)
+    write(here, "tree/other/helpers.py", SAVE_ARGS)  # no import path to cli_args
+    write(here, "tree/skill/cli_args.py", CLI_ARGS)
+    write(here, "tree/skill/helpers.py", SAVE_ARGS)
+    write(here, "tree/skill/main.py", """\
+        from cli_args import parser
+        from helpers import save
+
+        save(parser().parse_args(), "{}")
+    """)
+    policy = default_policy()
+    fast = runner.audit(["tree"], policy, use_cache=False)
+    full = runner.audit(["tree"], policy, use_cache=False, prefilter=False)
+    assert fast.findings == full.findings
+    assert [(f.path, f.code) for f in full.findings] == [("tree/skill/helpers.py", "FS101")]
+
+
 def rule_cases() -> list:
     from statesafe.auditor.engine import RULES
 

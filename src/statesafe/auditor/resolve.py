@@ -91,6 +91,16 @@ def could_be_policy_name(text: str, policy: Policy) -> bool:
     return False
 
 
+def _reach(start: set[str], edges: dict[str, set[str]]) -> set[str]:
+    seen, todo = set(start), list(start)
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
 class Resolver:
     def __init__(self, summaries: Sequence[ModuleSummary], policy: Policy):
         self.policy = policy
@@ -109,6 +119,8 @@ class Resolver:
         self._active: set = set()
         self._callers: dict | None = None
         self._module_cache: dict = {}
+        self._imported: dict[str, set[str]] | None = None
+        self._related: dict[str, frozenset[str]] = {}
 
     # --- modules and functions ------------------------------------------------------------
 
@@ -144,6 +156,31 @@ class Resolver:
             if module is not None:
                 return module, parts[i:]
         return None, parts
+
+    def related(self, mod: ModuleSummary) -> frozenset[str]:
+        """Paths of the modules an ``args`` namespace can come to ``mod`` from: those sharing an
+        importer with it (itself included), i.e. every module some program that loads ``mod``
+        also loads. The runner's prefilter follows the same edges (up to the importers, then down)."""
+        if self._imported is None:
+            self._imported = {s.path: {m.path for name in s.imports if (m := self.split_import(name, s)[0])}
+                              for s in self.modules}
+            self._importers: dict[str, set[str]] = defaultdict(set)
+            for path, targets in self._imported.items():
+                for target in targets:
+                    self._importers[target].add(path)
+        found = self._related.get(mod.path)
+        if found is None:
+            up = _reach({mod.path}, self._importers)
+            found = self._related[mod.path] = frozenset(_reach(up, self._imported))
+        return found
+
+    def argparse_entries(self, dest: str, mod: ModuleSummary) -> list[tuple[ModuleSummary, Value, str]]:
+        """The options ``args.<dest>`` can mean in ``mod``: its own parser's, else a related module's."""
+        own = [(mod, value, f) for value, f in mod.argparse.get(dest, ())]
+        if own:
+            return own
+        related = self.related(mod)
+        return [entry for entry in self.argparse.get(dest, []) if entry[0].path in related]
 
     def callees(self, name: str, mod: ModuleSummary, method: bool):
         """(module, function, first parameter bound) for a callee name seen in ``mod``."""
@@ -252,7 +289,7 @@ class Resolver:
         if kind == "param":
             return self._param(v[1], v[2], mod, func, env, depth)
         if kind == "arg":
-            entries = [(mod, value, f) for value, f in mod.argparse.get(v[1], ())] or self.argparse.get(v[1], [])
+            entries = self.argparse_entries(v[1], mod)
             return [t for m, value, f in entries for t in self.texts(value, m, f, None, depth)] or list(_UNKNOWN)
         if kind == "attr":
             entries = mod.self_attrs.get((v[1], v[2]), ())
@@ -333,8 +370,7 @@ class Resolver:
         for condition in conditions:
             if condition[0] != "flag":
                 return False
-            entries = [(value, f) for value, f in mod.argparse.get(condition[1], ())] or [
-                (value, f) for _, value, f in self.argparse.get(condition[1], [])]
+            entries = [(value, f) for _, value, f in self.argparse_entries(condition[1], mod)]
             defaults = {value[1] for value, _ in entries if value[0] == "const"}
             if len(defaults) != 1 or bool(defaults.pop()) == condition[2]:
                 return False

@@ -20,10 +20,10 @@ Three things keep ``statesafe audit`` fast, in the order they act:
    one of them). SKILL.md manifests are always analysed (a manifest that never
    names the policy is itself a finding). ``--strict`` reports writes whose
    target cannot be resolved, which any module may hold, so it parses every
-   module. Not seen: a name assembled from pieces that split its stem
-   (``"threads_" + kind + "_tracker.json"``), and the engine's last-resort
-   match of an ``args.NAME`` to an argparse option of that name in a module
-   with no import path to it.
+   module. An ``args.NAME`` resolves through the module's own parser or one in
+   a module sharing an importer with it: the same up-then-down edges. Not
+   seen: a name assembled from pieces that split its stem
+   (``"threads_" + kind + "_tracker.json"``).
 2. **A cache** (:mod:`statesafe.auditor.cache`): per file, stat -> content hash
    and the prefilter's facts; per (path, content), the engine's summary; and the
    last import closure and cross-module result. A warm run reads no unchanged
