@@ -78,7 +78,7 @@ class Terminal:
         self.process = subprocess.Popen(command, cwd=cwd, env=env(), stdin=slave, stdout=slave, stderr=slave,
                                         start_new_session=True)
         os.close(slave)
-        self.master = master
+        self.master: int | None = master
         self.seen = ""
         self.consumed = 0  # how much of ``seen`` earlier expects matched
 
@@ -92,6 +92,17 @@ class Terminal:
         start, self.consumed = self.consumed, self.seen.index(text, self.consumed) + len(text)
         return self.seen[start:self.consumed]
 
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """A session that failed half way must not leave the command waiting at its prompt."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.master is not None:
+            os.close(self.master)
+
     def type(self, keys: str) -> None:
         os.write(self.master, keys.encode())
 
@@ -102,6 +113,7 @@ class Terminal:
             pass
         status = self.process.wait(timeout=max(deadline - time.monotonic(), 1))
         os.close(self.master)
+        self.master = None
         return status, self.seen
 
     def _read(self, timeout: float) -> bool:
