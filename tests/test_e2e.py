@@ -222,6 +222,16 @@ def test_compliant_flows_pass_under_pytest_statesafe_and_raw_writes_fail(tmp_pat
 
 # --- a review killed mid-commit, then statesafe recover ----------------------------------
 
+KILLED = (-9, 137)  # strace re-raises the tracee's SIGKILL on itself
+
+
+def _review_killed_at(work: Path, syscalls: str, nth: int) -> subprocess.CompletedProcess:
+    """``python scripts/review.py`` SIGKILLed on entering the nth call of ``syscalls`` (real fault injection)."""
+    return script(THREADS, "review", work, check=False, prefix=(
+        "strace", "-qq", "-o", str(work.parent / "strace.log"), "-e", f"trace={syscalls}",
+        "-e", f"inject={syscalls}:signal=SIGKILL:when={nth}"))
+
+
 def _generation(workdir: Path, old: dict[str, bytes], new: dict[str, bytes]) -> list[str]:
     return ["old" if (workdir / name).read_bytes() == old[name] else
             "new" if (workdir / name).read_bytes() == new[name] else "neither" for name in REVIEWED]
@@ -240,11 +250,8 @@ def test_a_review_killed_mid_commit_is_one_generation_after_recover(tmp_path, ki
     old = {name: (SAMPLE / name).read_bytes() for name in REVIEWED}
 
     work = Path(shutil.copytree(SAMPLE, tmp_path / "work"))
-    renames = "rename,renameat,renameat2"
-    done = script(THREADS, "review", work, check=False, prefix=(
-        "strace", "-qq", "-o", str(tmp_path / "strace.log"), "-e", f"trace={renames}",
-        "-e", f"inject={renames}:signal=SIGKILL:when={kill_at_rename}"))
-    assert done.returncode in (-9, 137), done.stderr  # killed, not finished
+    done = _review_killed_at(work, "rename,renameat,renameat2", kill_at_rename)
+    assert done.returncode in KILLED, done.stderr
     # in REVIEWED's order: tracker, style guide, concepts; the commit installs them sorted by path
     assert sorted(zip(REVIEWED, _generation(work, old, new))) == sorted(
         zip(sorted(REVIEWED), on_disk)), (tmp_path / "strace.log").read_text()
@@ -257,6 +264,34 @@ def test_a_review_killed_mid_commit_is_one_generation_after_recover(tmp_path, ki
     assert (again.returncode, again.stdout) == (0, "nothing to recover\n")
     for name in REVIEWED:  # the backups the review took before writing are all there
         assert [b.read_bytes() for b in statesafe.backups(work / name)] == [old[name]]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not strace_can_inject(), reason="needs strace, allowed to ptrace, for fault injection")
+@pytest.mark.parametrize("syscalls", ["link,linkat", "rename,renameat,renameat2", "unlink,unlinkat",
+                                      "fsync,fdatasync", "write"])
+def test_a_review_killed_at_every_step_recovers_to_one_generation_and_runs_again(tmp_path, syscalls):
+    finished = Path(shutil.copytree(SAMPLE, tmp_path / "finished"))
+    script(THREADS, "review", finished)
+    new = {name: (finished / name).read_bytes() for name in REVIEWED}
+    old = {name: (SAMPLE / name).read_bytes() for name in REVIEWED}
+    kills = 0
+    while True:
+        work = tmp_path / f"work-{kills + 1}"
+        shutil.copytree(SAMPLE, work)
+        done = _review_killed_at(work, syscalls, kills + 1)
+        if done.returncode not in KILLED:  # fewer such calls than that: the review ran to its end
+            assert done.returncode == 0, done.stderr
+            break
+        kills += 1
+        recovered = cli("recover", str(work), cwd=tmp_path)
+        assert recovered.returncode in (0, 1), (kills, recovered.stdout, recovered.stderr)
+        generation = _generation(work, old, new)
+        assert generation in (["old"] * 3, ["new"] * 3), (syscalls, kills, generation)
+        assert not [p.name for p in work.iterdir() if ".tmp-" in p.name or p.name.endswith(".journal")]
+        script(THREADS, "review", work)  # the skill carries on: the review runs again to the same result
+        assert _generation(work, old, new) == ["new"] * 3, (syscalls, kills)
+    assert kills >= 1 and _generation(work, old, new) == ["new"] * 3
 
 
 # --- a corrupted tracker, restored from the command line -------------------------------
