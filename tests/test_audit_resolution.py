@@ -275,3 +275,13 @@ def test_values_that_double_in_branches_stay_bounded():
 
     count(summary.functions["f"].sinks[0].target)
     assert resolve([summary], default_policy(), strict=True)[0].code == "FS801"
+
+
+def test_multi_file_finding_names_every_file_written_through_helpers_and_shell():
+    """review.py writes the concept library through a helper (temp + rename); tune.py edits the brand
+    voice with `sed -i` in a subprocess: both count towards FS501, and the message names them all."""
+    legacy = Path(__file__).resolve().parent.parent / "examples" / "legacy-skill"
+    files = {p.relative_to(legacy).as_posix(): p.read_bytes() for p in (legacy / "scripts").glob("*.py")}
+    multi = {f.path: f.message for f in audit_files(files) if f.code == "FS501"}
+    assert "threads_daily_tracker.json, style_guide.md and concept_library.md" in multi["scripts/review.py"]
+    assert "threads_booster_config.json, brand_voice.md and style_guide.md" in multi["scripts/tune.py"]

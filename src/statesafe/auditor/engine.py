@@ -48,8 +48,10 @@ for _rule in RULES.values():
 RAW_ACTIONS = frozenset({"write", "append", "append-chunked", "touch", "rename-onto", "copy-onto", "delete",
                          "truncate", "shell-write", "shell-append", "shell-copy-onto", "shell-move-onto",
                          "shell-move-away", "shell-delete", "shell-touch"})
-#: actions that rewrite a file as a whole, counted by the multi-file rule (FS501)
-REWRITE_ACTIONS = frozenset({"write", "rename-onto", "copy-onto", "statesafe-write", "truncate"})
+#: actions that rewrite a file as a whole, counted by the multi-file rule (FS501); shell commands too
+#: (`sed -i`, `>`, `cp`/`mv` onto it): a write run through a subprocess fails half-way all the same
+REWRITE_ACTIONS = frozenset({"write", "rename-onto", "copy-onto", "statesafe-write", "truncate", "shell-write",
+                             "shell-copy-onto", "shell-move-onto"})
 #: which fix applies to which class: statesafe.write never to logs (it refuses them), nor to compiled
 #: files (it checks their metadata, so moving a write there changes behaviour)
 FIXABLE = {FileClass.DESTRUCTIVE: "statesafe.write(", FileClass.COMPANION: "statesafe.write("}
@@ -342,8 +344,10 @@ class _MultiFile:
         resolver = self.resolver
         out = []
         for sink in g.sinks:
-            if sink.action in REWRITE_ACTIONS and not sink.in_transaction:
-                out.append((sink.position, self.destructive(resolver.texts(sink.target, mod, g.qualname, env)), None))
+            if (sink.action in REWRITE_ACTIONS or sink.action == "shell") and not sink.in_transaction:
+                texts = [(text, via) for action, text, via, _ in sink_texts(resolver, mod, g.qualname, sink, env)
+                         if action in REWRITE_ACTIONS]
+                out.append((sink.position, self.destructive(texts), None))
         if depth < 4:
             for call in g.calls:
                 if call.in_transaction:
@@ -381,7 +385,7 @@ class _MultiFile:
                     for gmod, callee, _ in self.resolver.callees(name, mod, site[2].method))
                 for site in sites)
             if not covered_by_callee:
-                result = (seen[0], seen[1], second_at)
+                result = (tuple(seen), second_at)
         self.reports_memo[key] = result
         return result
 
@@ -389,6 +393,8 @@ class _MultiFile:
         result = self.reports(mod, g)
         if result is None:
             return None
-        first, second, position = result
-        return _finding(mod, position, RULES["FS501"], first=display(first), target=display(second),
+        written, position = result
+        shown = [display(text) for text in written]
+        files = ", ".join(shown[:-1]) + " and " + shown[-1]
+        return _finding(mod, position, RULES["FS501"], files=files, target=shown[1],
                         file_class=FileClass.DESTRUCTIVE.value)

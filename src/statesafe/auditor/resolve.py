@@ -391,12 +391,13 @@ def _common(a: list[str], b: list[str]) -> int:
     return n
 
 
-def sink_texts(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink) -> list[tuple]:
-    """(action, text, via, how) for what a sink does; shell commands expand into their operations."""
+def sink_texts(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink, env: dict | None = None) -> list[tuple]:
+    """(action, text, via, how) for what a sink does (in ``fq`` called with ``env``); shell commands
+    expand into their operations."""
     if sink.action != "shell":
-        return [(sink.action, t, w, None) for t, w in resolver.texts(sink.target, mod, fq, None)]
+        return [(sink.action, t, w, None) for t, w in resolver.texts(sink.target, mod, fq, env)]
     out = []
-    seqs = [s for s in resolver.structures(sink.target, mod, fq, None, 0) if s[0][0] == "seq"]
+    seqs = [s for s in resolver.structures(sink.target, mod, fq, env, 0) if s[0][0] == "seq"]
     if seqs:
         for s, m, f, e in seqs:
             words = [resolver.texts(item, m, f, e) for item in s[1]]
@@ -404,6 +405,6 @@ def sink_texts(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink) -> l
                 via = next((w for _, w in combo if w), None)
                 out.extend((op, path, via, how) for op, path, how in shell.operations([t for t, _ in combo]))
     else:
-        for text, via in resolver.texts(sink.target, mod, fq, None):
+        for text, via in resolver.texts(sink.target, mod, fq, env):
             out.extend((op, path, via, how) for op, path, how in shell.operations(text))
     return out

@@ -6,7 +6,8 @@ class MultiFileWriteOutsideTransaction(Rule):
     ## What it does
     Checks for one function (or one call path through helpers of the audited tree) that rewrites
     two or more destructive-writes files outside a single `statesafe.transaction()`, even when
-    each write on its own goes through `statesafe.write`.
+    each write on its own goes through `statesafe.write`. Writes made by shell commands it runs
+    (`sed -i`, `>`, `cp`/`mv` onto a file) count too.
 
     ## Why is this bad?
     FAILSAFE.md's multi-file rule (`/review` writes tracker + style guide + concept library in
@@ -33,7 +34,7 @@ class MultiFileWriteOutsideTransaction(Rule):
 
     CODE = "FS501"
     NAME = "multi-file-write-outside-transaction"
-    MESSAGE = "writes {first} and {target} outside one statesafe.transaction(): a failure leaves them half-updated"
+    MESSAGE = "writes {files} outside one statesafe.transaction(): a failure leaves them half-updated"
 
     VALID = [
         Valid('import statesafe\nwith statesafe.transaction() as tx:\n'
@@ -41,6 +42,8 @@ class MultiFileWriteOutsideTransaction(Rule):
         Valid('import statesafe\n\ndef save(path, data):\n    statesafe.write(path, data)\n\n'
               'def a():\n    save("threads_daily_tracker.json", {})\n\ndef b():\n    save("style_guide.md", "")\n'),
         Valid('import statesafe\nstatesafe.write("threads_daily_tracker.json", {})\nstatesafe.write("posts_by_date.md", "")\n'),
+        Valid('import subprocess\nimport statesafe\n\ndef tune():\n    statesafe.write("threads_booster_config.json", {})\n'
+              '    subprocess.run(["grep", "Tone", "brand_voice.md"], check=True)\n'),
     ]
     INVALID = [
         Invalid('import statesafe\n\ndef review(t, s):\n    statesafe.write("threads_daily_tracker.json", t)\n'
@@ -50,4 +53,8 @@ class MultiFileWriteOutsideTransaction(Rule):
             'def review():\n    save("threads_daily_tracker.json", {})\n    save("concept_library.md", "")\n',
             line=8,
         ),
+        Invalid('import subprocess\nimport statesafe\n\ndef tune(tone):\n'
+                '    statesafe.write("threads_booster_config.json", {})\n'
+                '    subprocess.run(["sed", "-i", f"s/^Tone: .*/Tone: {tone}/", "brand_voice.md"], check=True)\n',
+                line=6),
     ]
