@@ -396,6 +396,8 @@ def test_fix_saves_atomically_and_reaudits(here):
     assert fixed.exit_code == (1 if remaining else 0)
     assert all(not row["fix"] for row in remaining)
     subprocess.run([sys.executable, "-c", "import ast, sys; ast.parse(open('save.py').read())"], check=True)
+    # a script is not a policy file: saved atomically, with nothing left beside it (no lock, no temp)
+    assert sorted(p.name for p in here.iterdir() if p.name != ".cache") == ["save.py"]
 
 
 def test_rule_prints_docs(here):
