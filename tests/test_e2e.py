@@ -35,6 +35,11 @@ def _outputs(workdir: Path) -> dict[str, bytes]:
             if path.is_file() and parse_backup(path.name) is None and not path.name.endswith(".lock")}
 
 
+def _files(skill: Path) -> list[str]:
+    return sorted(str(p.relative_to(skill)) for p in skill.rglob("*")
+                  if p.is_file() and ".statesafe_cache" not in p.parts)
+
+
 # --- audit, --fix, re-audit --------------------------------------------------------------
 
 def _audit_json(skill: Path) -> list[dict]:
@@ -81,6 +86,7 @@ def test_fix_leaves_only_what_cannot_be_fixed_safely_and_the_scripts_compute_the
     for finding in before:  # a fix is offered only by a rule that declares one
         assert not finding["fix"] or RULES[finding["code"]].AUTOFIX, finding
     fixable = [f for f in before if f["fix"]]
+    tree = _files(skill)
 
     done = cli("audit", "--fix", ".", cwd=skill)
     assert done.returncode == 1, done.stderr  # findings remain: the ones no fix addresses
@@ -88,6 +94,7 @@ def test_fix_leaves_only_what_cannot_be_fixed_safely_and_the_scripts_compute_the
     assert sorted(fixed) == sorted({f["path"] for f in fixable}), done.stderr  # one line per file rewritten
     assert sum(line.count(" line ") for line in done.stderr.splitlines()) == len(fixable)
 
+    assert _files(skill) == tree  # rewritten in place of the old: no temp, lock or backup left beside them
     after = _audit_json(skill)
     assert Counter(map(_key, after)) == Counter(_key(f) for f in before if not f["fix"])
     assert not any(f["fix"] for f in after)
