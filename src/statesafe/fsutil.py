@@ -188,7 +188,7 @@ def _copy_into(target: Path, backup: Path, like: os.stat_result) -> None:
 
 
 def take_backup(target: Path, *, corrupted: bool = False, stamp: str | None = None,
-                existing: list[tuple[names.BackupName, Path]] | None = None) -> Path | None:
+                existing: list[tuple[names.BackupName, str | Path]] | None = None) -> Path | None:
     """Keep the current ``target`` as ``<name>.bak-<stamp>[-N][-corrupted]``; None if it does not exist.
 
     O(1) where the filesystem allows: a hard link to the current inode. That link is a
@@ -205,7 +205,7 @@ def take_backup(target: Path, *, corrupted: bool = False, stamp: str | None = No
     stamp = stamp or names.utc_stamp()
     # after the newest of this second, even if older ones were pruned: a reused counter would sort
     # as the oldest backup and be pruned at once
-    first = 1 + max((parsed.counter for parsed, _ in (backups_of(target) if existing is None else existing)
+    first = 1 + max((parsed.counter for parsed, _ in (_backup_entries(target) if existing is None else existing)
                      if parsed.stamp == stamp and parsed.corrupted == corrupted), default=-1)
     use_link = True
     for counter in range(first, first + _MAX_NAME_ATTEMPTS):
@@ -232,13 +232,19 @@ def take_backup(target: Path, *, corrupted: bool = False, stamp: str | None = No
 
 def backups_of(target: Path) -> list[tuple[names.BackupName, Path]]:
     """Every statesafe backup of ``target`` beside it, newest first; unparseable names are ignored."""
+    return [(parsed, Path(path)) for parsed, path in _backup_entries(target)]
+
+
+def _backup_entries(target: Path) -> list[tuple[names.BackupName, str]]:
+    """:func:`backups_of` with the paths as strings: a write lists the backups every time, and
+    making a Path of each costs more than the listing."""
     prefix = target.name + names.BACKUP_MARK
     found = []
     for entry in _entries(target.parent):
         if entry.name.startswith(prefix):
             parsed = names.parse_backup(entry.name)
             if parsed and parsed.base == target.name and not entry.is_dir(follow_symlinks=False):
-                found.append((parsed, Path(entry.path)))
+                found.append((parsed, entry.path))
     found.sort(reverse=True)
     return found
 
@@ -251,14 +257,14 @@ def _entries(directory: Path) -> list[os.DirEntry]:
         return []
 
 
-def prune(target: Path, keep: int, existing: list[tuple[names.BackupName, Path]] | None = None) -> list[Path]:
+def prune(target: Path, keep: int, existing: list[tuple[names.BackupName, str | Path]] | None = None) -> list[Path]:
     """Delete all but the ``keep`` newest regular backups and, separately, ``-corrupted`` snapshots.
 
     ``existing``: :func:`backups_of`'s answer (newest first) when the caller already has it.
     """
     removed = []
     kept = {False: 0, True: 0}
-    for parsed, path in backups_of(target) if existing is None else existing:
+    for parsed, path in _backup_entries(target) if existing is None else existing:
         kept[parsed.corrupted] += 1
         if kept[parsed.corrupted] > keep:
             try:
@@ -267,16 +273,16 @@ def prune(target: Path, keep: int, existing: list[tuple[names.BackupName, Path]]
                 continue  # another process pruned it first
             except OSError as exc:
                 raise WriteError(target, "prune", exc) from exc
-            removed.append(path)
+            removed.append(Path(path))
     return removed
 
 
 def backup_and_prune(target: Path, keep: int, *, corrupted: bool = False) -> Path | None:
     """:func:`take_backup`, then :func:`prune` to ``keep``, from one listing of the directory."""
-    existing = backups_of(target)
+    existing = _backup_entries(target)
     backup = take_backup(target, corrupted=corrupted, existing=existing)
     if backup is not None:
-        existing = sorted([*existing, (names.parse_backup(backup.name), backup)], reverse=True)
+        existing = sorted([*existing, (names.parse_backup(backup.name), os.fspath(backup))], reverse=True)
     try:
         prune(target, keep, existing)
     except BaseException:

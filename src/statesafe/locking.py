@@ -141,9 +141,10 @@ def _release_file(held: _Held) -> None:
     os.close(fd)  # closing the only descriptor on it releases the flock
 
 
-@contextlib.contextmanager
-def lock(path: str | os.PathLike, timeout: float | None = None, *, settle: bool = True) -> Iterator[Path]:
-    """Hold ``path``'s exclusive lock for the block; yields the resolved file.
+def lock(path: str | os.PathLike, timeout: float | None = None, *, settle: bool = True
+         ) -> contextlib.AbstractContextManager[Path]:
+    """Hold ``path``'s exclusive lock for the block (``with statesafe.lock(path):``); yields the
+    resolved file.
 
     ``timeout`` (seconds) bounds the wait; None waits as long as it takes. Raises
     LockError when the wait runs out, and WriteError (an OSError, step "lock") when the
@@ -154,7 +155,12 @@ def lock(path: str | os.PathLike, timeout: float | None = None, *, settle: bool 
     transaction decided, not one its next write would overwrite. ``settle=False`` is for
     statesafe.transactions itself, which locks the members it is settling.
     """
-    target = resolve_target(path)
+    return locked(resolve_target(path), timeout, settle=settle)
+
+
+@contextlib.contextmanager
+def locked(target: Path, timeout: float | None = None, *, settle: bool = True) -> Iterator[Path]:
+    """:func:`lock` for a ``target`` already resolved (statesafe's writers have resolved it)."""
     held = _entry(target)
     started = time.monotonic()
     if not held.thread_lock.acquire(timeout=-1 if timeout is None else timeout):
@@ -166,8 +172,8 @@ def lock(path: str | os.PathLike, timeout: float | None = None, *, settle: bool 
         held.depth += 1
         try:
             if settle and held.depth == 1:
-                from statesafe.transactions import settle as settle_transactions  # builds on this module
-                settle_transactions(target)
+                from statesafe.transactions import settle_target  # builds on this module
+                settle_target(target)
             yield target
         finally:
             held.depth -= 1

@@ -43,10 +43,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from statesafe import fsutil, names, scan, writers
+from statesafe import fsutil, locking, names, scan, writers
 from statesafe.compiled import require_fields
 from statesafe.errors import LockError, PolicyViolation, StatesafeError, WriteError
-from statesafe.locking import lock
 from statesafe.policy import FileClass, Policy, load_policy
 from statesafe.sanction import sanctioned
 
@@ -230,7 +229,7 @@ def _settle_journal(journal: Path, report: RecoveryReport, *, holding: Path | No
         locked = set()
         for target in targets:
             try:
-                stack.enter_context(lock(target, timeout=0 if wait is None else wait, settle=False))
+                stack.enter_context(locking.locked(target, timeout=0 if wait is None else wait, settle=False))
                 locked.add(target)
             except (LockError, WriteError) as exc:  # busy, or its lock file cannot be made
                 if wait is not None:
@@ -256,7 +255,11 @@ def settle(path: str | os.PathLike) -> RecoveryReport:
     members are settled too when their locks are free (otherwise their next writer or
     ``statesafe recover`` does it). Raises WriteError if ``path`` itself cannot be settled.
     """
-    target = fsutil.resolve_target(path)
+    return settle_target(fsutil.resolve_target(path))
+
+
+def settle_target(target: Path) -> RecoveryReport:
+    """:func:`settle` for a ``target`` already resolved."""
     report = RecoveryReport()
     with sanctioned():
         for journal in _journals_in(target.parent):
@@ -287,7 +290,7 @@ def recover(directory: str | os.PathLike | None = None) -> RecoveryReport:
 
 def _remove_stale_temps(target: Path, report: RecoveryReport) -> None:
     try:
-        with lock(target, timeout=0):  # settles first: a temp named in a journal is settled, never just deleted
+        with locking.lock(target, timeout=0):  # settles first: a temp named in a journal is settled, never just deleted
             report.temps_removed.extend(fsutil.remove_stale_temps(target))
     except LockError as exc:
         report.busy.append(f"temps of {target}: {exc}")
@@ -360,7 +363,7 @@ class Transaction:
             return
         with sanctioned(), contextlib.ExitStack() as locks:
             for member in members:
-                locks.enter_context(lock(member.target, timeout=self._timeout))  # settles each
+                locks.enter_context(locking.locked(member.target, timeout=self._timeout))  # settles each
             for member in members:
                 fsutil.remove_stale_temps(member.target)
             self._prepare(members)
@@ -525,7 +528,7 @@ def transaction(*paths: str | os.PathLike, policy: Policy | None = None,
     with contextlib.ExitStack() as held:
         with sanctioned():
             for target in sorted(declared):
-                held.enter_context(lock(target, timeout=timeout))  # and settles it
+                held.enter_context(locking.locked(target, timeout=timeout))  # and settles it
         tx = Transaction(policy, declared, timeout)
         try:
             yield tx

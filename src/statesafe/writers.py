@@ -34,7 +34,7 @@ except ImportError:  # Windows
 
 from statesafe import fsutil
 from statesafe.errors import PolicyViolation, WriteError
-from statesafe.locking import lock
+from statesafe.locking import lock, locked
 from statesafe.policy import FileClass, Policy, load_policy
 from statesafe.sanction import sanctioned
 
@@ -87,7 +87,7 @@ def write(path: str | os.PathLike, data: bytes | str | object, *, as_class: File
 
 def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
     """The atomic replace; with ``keep_backups``, also the backup and prune of a destructive write."""
-    with lock(target):  # which settles an interrupted transaction that touched the file first
+    with locked(target):  # which settles an interrupted transaction that touched the file first
         fsutil.remove_stale_temps(target)
         before = fsutil.stat_or_none(target)
         temp = fsutil.write_temp(target, payload, before)
