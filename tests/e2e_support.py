@@ -5,6 +5,7 @@ Kept apart from the tests so each test reads as the user's session it replays.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pty
@@ -29,6 +30,7 @@ SUMMARY_LINE = re.compile(r"^Found (?P<findings>\d+) findings in (?P<files>\d+) 
                           r"\((?P<checked>\d+) files checked(?:; (?P<fixable>\d+) fixable with --fix)?\)\.$")
 
 
+@functools.cache
 def strace_can_inject() -> bool:
     """Whether strace is here and allowed to trace (containers may forbid ptrace)."""
     if shutil.which("strace") is None:
