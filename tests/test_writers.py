@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -12,7 +14,7 @@ import statesafe
 from statesafe import names, sanction
 from statesafe.errors import PolicyViolation, StaleError
 from statesafe.policy import FileClass
-from fs_support import COMPANION, LOG, TRACKER, backup_names, temps
+from fs_support import COMPANION, LOG, TRACKER, backup_names, child_env, temps
 
 
 @pytest.fixture
@@ -133,6 +135,20 @@ def test_outside_the_policy_only_temps_of_dead_writers_are_removed(home):
     statesafe.write("notes.txt", "new\n")
     assert not dead.exists() and alive.exists()
     assert (home / "notes.txt").read_text() == "new\n"
+
+
+def test_outside_the_policy_concurrent_writers_all_succeed_and_never_tear(home):
+    """Lock-free: 4 processes x 50 writes of one file; none removes another's temp in flight."""
+    script = ("import os, sys, statesafe\n"
+              "for i in range(50):\n"
+              "    statesafe.write('notes.txt', f'{os.getpid()} {i}\\n' * 2000)\n")
+    workers = [subprocess.Popen([sys.executable, "-c", script], cwd=home, env=child_env(), stderr=subprocess.PIPE)
+               for _ in range(4)]
+    for worker in workers:
+        assert worker.wait(timeout=300) == 0, worker.stderr.read().decode()
+    content = (home / "notes.txt").read_text().splitlines()
+    assert len(content) == 2000 and len(set(content)) == 1 and content[0].endswith(" 49")
+    assert sorted(os.listdir(home)) == ["notes.txt"]
 
 
 def test_outside_the_policy_as_class_still_gets_the_lock(home):
