@@ -56,6 +56,15 @@ def test_stale_temps_are_removed_in_subfolders_too_and_reported(home):
     assert leftovers(home) == [] and one_generation(home) == 1
 
 
+def test_temps_of_a_file_outside_the_policy_are_removed_without_making_a_lock_file(home):
+    folder = home / "scripts"
+    folder.mkdir()
+    stale, live = plant_temp(folder, "refresh.py"), plant_temp(folder, "refresh.py", pid=os.getppid())
+    report = statesafe.recover(folder)
+    assert report.temps_removed == [stale] and live.exists()
+    assert sorted(os.listdir(folder)) == [live.name]
+
+
 def test_temps_of_a_file_whose_lock_a_live_process_holds_are_left_alone(home):
     temp = plant_temp(home, "style_guide.md")
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""

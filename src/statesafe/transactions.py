@@ -289,6 +289,14 @@ def recover(directory: str | os.PathLike | None = None) -> RecoveryReport:
 
 
 def _remove_stale_temps(target: Path, report: RecoveryReport) -> None:
+    if not locking.lock_path(target).exists() and not _journals_in(target.parent):
+        # Never locked (a file outside the policy is written without a lock): no lock file is made
+        # for it here either, and only temps whose writer is gone are stale.
+        try:
+            report.temps_removed.extend(fsutil.remove_stale_temps(target, only_dead_writers=True))
+        except StatesafeError as exc:
+            report.errors.append(str(exc))
+        return
     try:
         with locking.lock(target, timeout=0):  # settles first: a temp named in a journal is settled, never just deleted
             report.temps_removed.extend(fsutil.remove_stale_temps(target))
