@@ -15,6 +15,10 @@ Within a process the lock is re-entrant per thread (write() and transaction() ta
 themselves, so a caller that already holds it does not deadlock), other threads wait,
 and one thread may hold the locks of several files. Like every flock, it is advisory,
 and unreliable on some network filesystems (NFS without lock support).
+
+The outermost acquisition in a thread settles an interrupted transaction that touched the
+file before the block runs (statesafe.transactions, imported lazily: it builds on this
+module), so whatever the block reads is the generation that transaction decided.
 """
 
 from __future__ import annotations
