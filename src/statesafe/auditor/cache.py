@@ -47,7 +47,7 @@ _MARKER = re.compile(rb"statesafe:\s*ignore|noqa\s*:[^\n]*\bfs\d")  # on lowered
 class Entry:
     digest: str
     mentions: bool  # spells a policy file name (a prefilter seed)
-    marked: bool  # may hold a suppression comment
+    marked: bool | None = None  # may hold a suppression comment; None until a run reports on the file
     imports: tuple | None = None  # (level, dotted) pairs, filled in when a run needs the import graph
 
 
@@ -146,11 +146,20 @@ class Cache:
         if known is not None and known[1].digest == hashed:
             entry = known[1]
         else:
-            entry = Entry(hashed, mentions(data), path.endswith(".py") and _marked(data))
+            entry = Entry(hashed, mentions(data))
         racy = time.time_ns() - st.st_mtime_ns < RACY_NS
         self.index[path] = ((None,) if racy else stamp, entry)
         self.dirty = True
         return entry, data
+
+    def marked(self, path: str, read: Callable[[str], bytes]) -> bool:
+        """Whether the file may hold a suppression comment: asked only of the files reported on
+        (a pre-commit run reads the files beside the named ones, and need not scan them for this)."""
+        entry = self.index[path][1]
+        if entry.marked is None:
+            entry.marked = path.endswith(".py") and _marked(read(path))
+            self.dirty = True
+        return entry.marked
 
     def set_imports(self, path: str, imports: tuple) -> None:
         self.index[path][1].imports = imports

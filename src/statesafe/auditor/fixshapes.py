@@ -24,7 +24,9 @@ statesafe supports. Appends are never rewritten: ``statesafe.append`` adds
 ``run_id`` and ``timestamp`` to the record, so the log's lines would change.
 Left alone as well: other ``open`` arguments (``newline=``, ``errors=``,
 buffering), modes ``x``/``+``/``a``, a ``with`` whose handle the written data
-mentions or that is read after the block.
+mentions or that is read after the block. One difference is not checked: inside a
+``with`` the data is computed after ``open`` truncated T, so data that reads T
+itself saw an empty file before the fix and sees the old content after it.
 """
 
 from __future__ import annotations

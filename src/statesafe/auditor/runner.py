@@ -65,31 +65,33 @@ class Report:
     errors: list[str] = field(default_factory=list)  # one line each: bit 2 of the exit code
 
 
-def needles(policy: Policy) -> tuple[tuple[bytes, bytes], ...] | None:
-    """(stem, extension) pairs: a module spelling both halves of one is a seed.
+def needles(policy: Policy) -> tuple[tuple[bytes, tuple[bytes, ...]], ...] | None:
+    """(extension, stems) groups: a module spelling an extension and one of its stems is a seed.
 
     Spelling a policy file's name spells both halves, so this takes in every
     module that names one, and ``Path("style_guide").with_suffix(".md")`` as
     well. For a glob, the longest literal run of its last part is the stem (no
     extension); a glob with no literal worth the name (``*``) makes every
-    module a seed (None).
+    module a seed (None). Grouped by extension because the few extensions are
+    rare in code: most files are scanned once per extension, not once per name.
     """
-    pairs = set()
+    groups: dict[bytes, set[bytes]] = {}
     for pattern in (*policy.destructive, *policy.logs, *policy.companion, *policy.compiled):
         base = pattern.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
         if re.search(r"[*?\[]", base):
             literal = max(re.split(r"\*|\?|\[[^\]]*\]", base), key=len)
             if len(literal) < 3:
                 return None
-            pairs.add((literal.encode(), b""))
+            groups.setdefault(b"", set()).add(literal.encode())
             continue
         stem, dot, ext = base.rpartition(".")
-        pairs.add((stem.encode(), b"." + ext.encode()) if dot and stem else (base.encode(), b""))
-    return tuple(sorted(pairs))
+        stem, ext = (stem.encode(), b"." + ext.encode()) if dot and stem else (base.encode(), b"")
+        groups.setdefault(ext, set()).add(stem)
+    return tuple((ext, tuple(sorted(stems))) for ext, stems in sorted(groups.items()))
 
 
-def mentions_policy(source: bytes, wanted: tuple[tuple[bytes, bytes], ...] | None) -> bool:
-    return wanted is None or any(stem in source and ext in source for stem, ext in wanted)
+def mentions_policy(source: bytes, wanted: tuple[tuple[bytes, tuple[bytes, ...]], ...] | None) -> bool:
+    return wanted is None or any(ext in source and any(stem in source for stem in stems) for ext, stems in wanted)
 
 
 def imported_names(source: bytes) -> tuple[tuple[int, str], ...]:
@@ -285,7 +287,7 @@ def audit(paths: Sequence[str], policy: Policy, *, strict: bool = False, exclude
     if explicit:
         named = set(report_files)
         findings = [f for f in findings if f.path in named or (f.via or "").rsplit(":", 1)[0] in named]
-    marked = [p for p in report_files if p in entries and entries[p].marked]
+    marked = [p for p in report_files if p in entries and store.marked(p, read)]
     findings, suppression_errors = suppress.apply(findings, {p: read(p) for p in marked})
     errors.extend(suppression_errors)
     store.save()

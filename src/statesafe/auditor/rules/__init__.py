@@ -32,7 +32,8 @@ RULES: dict[str, type[Rule]] = {rule.CODE: rule for rule in sorted((
     ShellWriteToDestructiveFile, LogRewritten, LogDeletedOrReplaced, StatesafeWriteToLog, LogRecordSplit,
     ShellRewriteOfLog, CompanionEditedInPlace, CompanionDeleted, CompiledEditedInPlace, CompiledDeleted,
     CompiledContentMissingFields, MultiFileWriteOutsideTransaction, SkillGrantsWriteWithoutPolicy,
-    SkillShellWritesPolicyFile, UnusedSuppression, UnresolvedWriteTarget, UnparsableSource, UndecodableSource, SourceTooDeep,
+    SkillShellWritesPolicyFile, UnusedSuppression, UnresolvedWriteTarget, UnparsableSource, UndecodableSource,
+    SourceTooDeep,
 ), key=lambda rule: rule.CODE)}
 
 __all__ = ["RULES"]

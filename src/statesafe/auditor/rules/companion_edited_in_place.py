@@ -48,7 +48,8 @@ class CompanionEditedInPlace(Rule):
     ]
     INVALID = [
         Invalid(
-            'def rebuild(text):\n    with open("posts_by_topic.md", "w", encoding="utf-8") as f:\n        f.write(text)\n',
+            'def rebuild(text):\n    with open("posts_by_topic.md", "w", encoding="utf-8") as f:\n'
+            '        f.write(text)\n',
             line=2,
             expected_replacement='import statesafe\n\ndef rebuild(text):\n'
             '    statesafe.write("posts_by_topic.md", text)\n',

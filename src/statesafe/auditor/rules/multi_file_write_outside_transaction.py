@@ -42,7 +42,8 @@ class MultiFileWriteOutsideTransaction(Rule):
         Valid('import statesafe\n\ndef save(path, data):\n    statesafe.write(path, data)\n\n'
               'def a():\n    save("threads_daily_tracker.json", {})\n\ndef b():\n    save("style_guide.md", "")\n'),
         Valid('import statesafe\nstatesafe.write("threads_daily_tracker.json", {})\nstatesafe.write("posts_by_date.md", "")\n'),
-        Valid('import subprocess\nimport statesafe\n\ndef tune():\n    statesafe.write("threads_booster_config.json", {})\n'
+        Valid('import subprocess\nimport statesafe\n\ndef tune():\n'
+              '    statesafe.write("threads_booster_config.json", {})\n'
               '    subprocess.run(["grep", "Tone", "brand_voice.md"], check=True)\n'),
     ]
     INVALID = [
