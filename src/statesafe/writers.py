@@ -252,7 +252,7 @@ def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = No
         fd, target, created = _open_log(os.fspath(path), policy, cwd)
         try:
             if fcntl is None:
-                with lock(target):  # no flock(): one appender at a time
+                with lock(target, settle=False):  # no flock(): one appender at a time (logs are in no transaction)
                     _append_record(fd, line, target, created, durable)
             else:
                 try:  # appenders share it; a torn-tail check waits for them all
