@@ -102,7 +102,10 @@ def test_each_record_is_one_write_call(home, monkeypatch):
     assert writes == [str(log)] * 3
 
 
-def test_a_torn_last_line_stays_one_bad_line_and_does_not_swallow_the_next(home):
+@pytest.mark.parametrize("pread", ["os.pread", "without pread (Windows)"])
+def test_a_torn_last_line_stays_one_bad_line_and_does_not_swallow_the_next(home, monkeypatch, pread):
+    if pread != "os.pread":
+        monkeypatch.setattr(writers, "_pread", writers._seek_and_read)
     log = home / LOG
     statesafe.append(log, {"n": 1})
     with open(log, "ab") as raw:

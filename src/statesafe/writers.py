@@ -326,6 +326,15 @@ def _opened_path(fd: int, path: str) -> str:
     return os.fspath(fsutil.resolve_target(path))
 
 
+def _seek_and_read(fd: int, count: int, offset: int) -> bytes:
+    """os.pread where there is none (Windows); the log's appends still go to its end (O_APPEND)."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, count)
+
+
+_pread = getattr(os, "pread", _seek_and_read)
+
+
 def _refuse_unless_appendable(target: str, policy: Policy) -> None:
     file_class = policy.classify_name(target)
     if file_class not in (FileClass.LOG, None):
@@ -336,13 +345,13 @@ def _refuse_unless_appendable(target: str, policy: Policy) -> None:
 
 def _ends_with_newline(fd: int) -> bool:
     size = os.lseek(fd, 0, os.SEEK_END)
-    return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+    return size == 0 or _pread(fd, 1, size - 1) == b"\n"
 
 
 def _append_record(fd: int, line: bytes, target: str, created: bool, durable: bool) -> None:
     if not created:
         size = os.lseek(fd, 0, os.SEEK_END)  # the tail check inlined: one call less per line
-        if size and os.pread(fd, 1, size - 1) != b"\n":
+        if size and _pread(fd, 1, size - 1) != b"\n":
             line = _torn_tail_prefix(fd) + line
     _append_line(fd, line, target)
     if durable:
