@@ -235,18 +235,24 @@ def backups_of(target: Path) -> list[tuple[names.BackupName, Path]]:
     return [(parsed, Path(path)) for parsed, path in _backup_entries(target)]
 
 
-def _backup_entries(target: Path) -> list[tuple[names.BackupName, str]]:
+def _backup_entries(target: Path, listing: list[os.DirEntry] | None = None) -> list[tuple[names.BackupName, str]]:
     """:func:`backups_of` with the paths as strings: a write lists the backups every time, and
-    making a Path of each costs more than the listing."""
+    making a Path of each costs more than the listing. ``listing``: :func:`listing`'s answer."""
     prefix = target.name + names.BACKUP_MARK
     found = []
-    for entry in _entries(target.parent):
+    for entry in _entries(target.parent) if listing is None else listing:
         if entry.name.startswith(prefix):
             parsed = names.parse_backup(entry.name)
             if parsed and parsed.base == target.name and not entry.is_dir(follow_symlinks=False):
                 found.append((parsed, entry.path))
     found.sort(reverse=True)
     return found
+
+
+def listing(target: Path) -> list[os.DirEntry]:
+    """The entries of ``target``'s directory, for a writer holding its lock to find both the stale
+    temps and the backups in one listing (nothing else makes either while it holds the lock)."""
+    return _entries(target.parent)
 
 
 def _entries(directory: Path) -> list[os.DirEntry]:
@@ -277,9 +283,11 @@ def prune(target: Path, keep: int, existing: list[tuple[names.BackupName, str | 
     return removed
 
 
-def backup_and_prune(target: Path, keep: int, *, corrupted: bool = False) -> Path | None:
-    """:func:`take_backup`, then :func:`prune` to ``keep``, from one listing of the directory."""
-    existing = _backup_entries(target)
+def backup_and_prune(target: Path, keep: int, *, corrupted: bool = False,
+                     listing: list[os.DirEntry] | None = None) -> Path | None:
+    """:func:`take_backup`, then :func:`prune` to ``keep``, from one listing of the directory
+    (``listing``: :func:`listing`'s answer, taken under the lock)."""
+    existing = _backup_entries(target, listing)
     backup = take_backup(target, corrupted=corrupted, existing=existing)
     if backup is not None:
         existing = sorted([*existing, (names.parse_backup(backup.name), os.fspath(backup))], reverse=True)
@@ -292,11 +300,12 @@ def backup_and_prune(target: Path, keep: int, *, corrupted: bool = False) -> Pat
     return backup
 
 
-def stale_temps(target: Path, *, only_dead_writers: bool = False) -> list[Path]:
+def stale_temps(target: Path, *, only_dead_writers: bool = False,
+                listing: list[os.DirEntry] | None = None) -> list[Path]:
     """Temps of ``target`` beside it (statesafe temp names only); with ``only_dead_writers``,
     only those whose writer process no longer exists on this machine."""
     prefix = target.name + names.TEMP_MARK
-    return [Path(e.path) for e in _entries(target.parent)
+    return [Path(e.path) for e in (_entries(target.parent) if listing is None else listing)
             if e.name.startswith(prefix) and (parsed := names.parse_temp(e.name)) and parsed[0] == target.name
             and not e.is_dir(follow_symlinks=False) and not (only_dead_writers and _process_exists(parsed[1]))]
 
@@ -313,11 +322,12 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(target: Path, *, only_dead_writers: bool = False) -> list[Path]:
+def remove_stale_temps(target: Path, *, only_dead_writers: bool = False,
+                       listing: list[os.DirEntry] | None = None) -> list[Path]:
     """Remove the stale temps of ``target`` before making a new temp: every temp when called
     holding the file's lock, else (``only_dead_writers``) those whose writer is gone."""
     removed = []
-    for temp in stale_temps(target, only_dead_writers=only_dead_writers):
+    for temp in stale_temps(target, only_dead_writers=only_dead_writers, listing=listing):
         try:
             os.unlink(temp)
         except FileNotFoundError:

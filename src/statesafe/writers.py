@@ -88,7 +88,8 @@ def write(path: str | os.PathLike, data: bytes | str | object, *, as_class: File
 def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
     """The atomic replace; with ``keep_backups``, also the backup and prune of a destructive write."""
     with locked(target):  # which settles an interrupted transaction that touched the file first
-        fsutil.remove_stale_temps(target)
+        listing = fsutil.listing(target)
+        fsutil.remove_stale_temps(target, listing=listing)
         before = fsutil.stat_or_none(target)
         temp = fsutil.write_temp(target, payload, before)
         prior = None
@@ -96,7 +97,7 @@ def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
             if keep_backups is not None:
                 # O(1) link right before the rename, and the prune before it too, so that every
                 # fallible step but the directory fsync comes before the commit point: see docs
-                prior = fsutil.backup_and_prune(target, keep_backups)
+                prior = fsutil.backup_and_prune(target, keep_backups, listing=listing)
             else:
                 prior = fsutil.hold_prior(target)
             fsutil.commit(temp, target, prior, existed=before is not None)
