@@ -6,8 +6,7 @@ Each case starts a fresh process with the payload on stdin and waits for the
 answer (what Claude Code pays on every Write/Edit/MultiEdit/NotebookEdit/Bash
 call). Side by side in one run: ``python -c pass`` (the interpreter's own start,
 the floor), ``statesafe hook claude`` directly and through ``sh -c "... || exit 2"``,
-as ``statesafe hook install`` writes it, and the ``--direct`` form (``python -m
-statesafe.guard.claude_decide``: the same answer without loading click). Median and 90th percentile of
+as ``statesafe hook install`` writes it. Median and 90th percentile of
 ``--runs`` runs each, interleaved so machine noise hits every case alike, and the
 median CPU time (user + system, the process and its children), which a busy
 machine does not inflate the way it inflates wall time.
@@ -48,7 +47,6 @@ def cases(skill: str) -> dict[str, tuple[list[str] | str, str, int]]:
     launcher = [str(script)] if script.is_file() else [sys.executable, "-m", "statesafe"]
     hook = [*launcher, "hook", "claude"]
     shell = f"{shlex.join(launcher)} hook claude || exit 2"
-    module = f"{shlex.quote(sys.executable)} -m statesafe.guard.claude_decide || exit 2"  # install --direct
     write_ok = payload(skill, "Write", {"file_path": "notes.md", "content": "hello\n"})
     write_deny = payload(skill, "Write", {"file_path": "threads_daily_tracker.json", "content": "{}"})
     bash_deny = payload(skill, "Bash", {"command": "cd . && python3 -c \"import json; json.dump({}, open("
@@ -65,8 +63,6 @@ def cases(skill: str) -> dict[str, tuple[list[str] | str, str, int]]:
         "hook: Bash, reads + log append (pass)": (hook, bash_ok, 0),
         "installed (sh -c 'statesafe hook claude || exit 2'), Write": (shell, write_deny, 2),
         "installed (sh -c 'statesafe hook claude || exit 2'), Bash": (shell, bash_deny, 2),
-        "--direct (sh -c 'python -m ...claude_decide || exit 2'), Write": (module, write_deny, 2),
-        "--direct (sh -c 'python -m ...claude_decide || exit 2'), Bash": (module, bash_deny, 2),
     }
 
 

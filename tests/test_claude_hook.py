@@ -570,7 +570,7 @@ def test_install_refuses_a_settings_file_it_cannot_merge_into_and_touches_nothin
 
 
 def test_launchers_use_the_project_dir_variable_for_a_project_venv(tmp_path, monkeypatch):
-    from statesafe.guard.claude_install import default_launcher, direct_command
+    from statesafe.guard.claude_install import default_launcher
 
     bin_dir = tmp_path / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
@@ -578,10 +578,6 @@ def test_launchers_use_the_project_dir_variable_for_a_project_venv(tmp_path, mon
     monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
     assert default_launcher(str(tmp_path)) == '"$CLAUDE_PROJECT_DIR"/.venv/bin/statesafe'
     assert default_launcher(str(tmp_path / "elsewhere")) == str(bin_dir / "statesafe")
-    assert direct_command(str(tmp_path), apply=False) == \
-        '"$CLAUDE_PROJECT_DIR"/.venv/bin/python -m statesafe.guard.claude_decide || exit 2'
-    assert direct_command(str(tmp_path / "elsewhere"), apply=True) == \
-        f"{bin_dir / 'python'} -m statesafe.guard.claude_decide --apply || exit 2"
     (bin_dir / "statesafe").unlink()
     assert default_launcher(str(tmp_path)) == '"$CLAUDE_PROJECT_DIR"/.venv/bin/python -m statesafe'
 
@@ -600,7 +596,7 @@ def test_the_module_form_answers_like_the_cli_and_refuses_unknown_options(skill)
 
 
 @pytest.mark.parametrize("options, form", [((), "hook claude || exit 2"),
-                                           (("--direct",), "-m statesafe.guard.claude_decide || exit 2")])
+                                           (("--command", "statesafe"), "statesafe hook claude || exit 2")])
 def test_install_then_selftest(tmp_path, options, form):
     result = install(tmp_path, *options)
     assert result.exit_code == 0, result.output

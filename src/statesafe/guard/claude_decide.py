@@ -17,9 +17,9 @@ a statesafe that cannot start refuses rather than allows.
 
 Hot path: the hook starts a fresh process for every tool call, so this module
 imports only the policy model (shell parsing and the writers load when needed).
-``statesafe hook claude`` answers through the CLI; ``python -m
-statesafe.guard.claude_decide`` (``statesafe hook install claude --direct``) gives
-the same answer without loading click.
+``statesafe hook claude`` comes straight here from the console script
+(statesafe/__main__.py) without loading click; ``python -m
+statesafe.guard.claude_decide`` gives the same answer.
 """
 
 from __future__ import annotations

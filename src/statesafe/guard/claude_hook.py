@@ -40,16 +40,11 @@ def claude(apply: bool, as_json: bool):
 @click.option("--command", "launcher", metavar="TEXT",
               help="How Claude Code should start statesafe, e.g. 'statesafe' to rely on PATH "
                    "(default: this installation's statesafe).")
-@click.option("--direct", is_flag=True,
-              help="Run the hook module with this Python (python -m statesafe.guard.claude_decide) instead of "
-                   "the CLI: the same answer, about 15 ms less per tool call.")
-def install(agent: str, apply: bool, project: str, launcher: str | None, direct: bool):
+def install(agent: str, apply: bool, project: str, launcher: str | None):
     """Add the PreToolUse hook to the project's .claude/settings.json (merged; the old file backed up)."""
     from statesafe.guard.claude_install import install_claude
 
-    if direct and launcher:
-        raise click.UsageError("--direct and --command exclude each other")
-    click.echo(install_claude(project, apply=apply, launcher=launcher, direct=direct))
+    click.echo(install_claude(project, apply=apply, launcher=launcher))
 
 
 @hook.command(short_help="Check the installed hook against recorded Claude Code payloads.")

@@ -50,13 +50,6 @@ def default_launcher(project: str) -> str:
     return f"{_shell_path(Path(sys.executable), project)} -m statesafe"
 
 
-def direct_command(project: str, apply: bool) -> str:
-    """This installation's Python running the hook module itself: the same answer as
-    ``statesafe hook claude`` without loading the CLI (about 15 ms less per tool call)."""
-    python = _shell_path(Path(sys.executable), project)  # not resolved: a venv's python is a symlink
-    return f"{python} -m statesafe.guard.claude_decide{' --apply' if apply else ''} || exit 2"
-
-
 def hook_command(launcher: str, apply: bool) -> str:
     """The hook through the CLI, started by ``launcher`` (e.g. ``statesafe``)."""
     return f"{launcher} hook claude{' --apply' if apply else ''} || exit 2"
@@ -104,19 +97,18 @@ def merge(settings: dict, command: str) -> bool:
     return changed
 
 
-def install_claude(project: str, *, apply: bool = False, launcher: str | None = None, direct: bool = False) -> str:
+def install_claude(project: str, *, apply: bool = False, launcher: str | None = None) -> str:
     """Install the hook into PROJECT/.claude/settings.json; returns what was done, in one line.
 
     The command is ``statesafe hook claude`` started by ``launcher`` (default: this
-    installation's statesafe), or with ``direct`` the hook module run by this Python.
+    installation's statesafe).
     """
     import statesafe
     from statesafe.policy import FileClass, default_policy
 
     path = Path(project) / SETTINGS
     settings = read_settings(path)
-    command = direct_command(project, apply) if direct else \
-        hook_command(launcher or default_launcher(project), apply)
+    command = hook_command(launcher or default_launcher(project), apply)
     if not merge(settings, command):
         return f"statesafe: the Claude Code hook is already in {path}; nothing changed"
     existed = path.exists()
