@@ -112,6 +112,8 @@ def test_fixed_source_audits_clean_keeps_formatting_and_the_bytes_written(tmp_pa
     # other open arguments: newline translation, error handlers, buffering
     'with open("style_guide.md", "w", encoding="utf-8", newline="\\r\\n") as f:\n    f.write(text)\n',
     'with open("style_guide.md", "w", -1, "latin-1") as f:\n    f.write(text)\n',
+    # a custom encoder class: json.dumps calls its encode(), json.dump its iterencode()
+    'with open("threads_daily_tracker.json", "w", encoding="utf-8") as f:\n    json.dump(d, f, cls=Enc)\n',
     # a second write that is not a literal, and appends (statesafe.append adds run_id and timestamp)
     'with open("style_guide.md", "w", encoding="utf-8") as f:\n    f.write(a)\n    f.write(b)\n',
     'with open("style_guide.md", "a", encoding="utf-8") as f:\n    f.write(text)\n',

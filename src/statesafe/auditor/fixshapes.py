@@ -16,7 +16,7 @@ hands it exactly the text the original wrote:
     Path(T).write_text(S, encoding="utf-8")  /  P.write_bytes(B)          -> statesafe.write(T, S)
 
 ``json.dumps`` takes the same keyword arguments as ``json.dump`` and returns
-what it would have written. A text handle needs ``encoding="utf-8"`` unless
+what it would have written (``cls=`` excepted: not fixed). A text handle needs ``encoding="utf-8"`` unless
 what it writes is ASCII whatever the locale: ``json.dump`` without
 ``ensure_ascii=False`` and ASCII string literals. Text mode's newline
 translation is the identity on POSIX (``os.linesep == "\\n"``), the platforms
@@ -150,8 +150,8 @@ def _json_dump(node, handle_ok) -> _Text | None:
             and node.func.attr.value == "dump" and _dotted(node.func) == "json.dump"):
         return None
     args = _positional(node)
-    if args is None or len(args) != 2 or not handle_ok(args[1]):
-        return None
+    if args is None or len(args) != 2 or "cls" in _kwargs(node) or not handle_ok(args[1]):
+        return None  # cls: an encoder class may override encode() (dumps) but not iterencode() (dump)
     keywords = [a for a in node.args if a.keyword is not None]
     ensure_ascii = _kwargs(node).get("ensure_ascii")
     ascii_only = ensure_ascii is None or (isinstance(ensure_ascii, cst.Name) and ensure_ascii.value == "True")
