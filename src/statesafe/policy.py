@@ -92,7 +92,7 @@ class Policy:
     """
 
     __slots__ = ("destructive", "logs", "companion", "compiled", "keep_backups", "compiled_fields",
-                 "tracker", "sources", "sections", "root", "_by_name", "_globbed")
+                 "tracker", "sources", "sections", "root", "_entries", "_by_name", "_globbed")
 
     def __init__(self, *, destructive: tuple[str, ...], logs: tuple[str, ...], companion: tuple[str, ...],
                  compiled: tuple[str, ...], keep_backups: int, compiled_fields: tuple[str, ...], tracker: str,
@@ -111,18 +111,16 @@ class Policy:
         self.sections = sections or {}
         #: directory of the config that defined this policy (None for the default)
         self.root = root
+        self._entries = tuple(
+            _Pattern(tuple(p for p in pattern.replace("\\", "/").split("/") if p not in ("", ".")), cls)
+            for patterns, cls in ((destructive, FileClass.DESTRUCTIVE), (logs, FileClass.LOG),
+                                  (companion, FileClass.COMPANION), (compiled, FileClass.COMPILED))
+            for pattern in patterns)
         self._by_name: dict[str, list[_Pattern]] = {}
-        globbed: list[_Pattern] = []
-        for patterns, cls in ((destructive, FileClass.DESTRUCTIVE), (logs, FileClass.LOG),
-                              (companion, FileClass.COMPANION), (compiled, FileClass.COMPILED)):
-            for pattern in patterns:
-                parts = tuple(p for p in pattern.replace("\\", "/").split("/") if p not in ("", "."))
-                entry = _Pattern(parts, cls)
-                if _GLOB_CHARS.search(parts[-1]):
-                    globbed.append(entry)
-                else:
-                    self._by_name.setdefault(parts[-1], []).append(entry)
-        self._globbed = tuple(globbed)
+        for entry in self._entries:
+            if not _GLOB_CHARS.search(entry.parts[-1]):
+                self._by_name.setdefault(entry.parts[-1], []).append(entry)
+        self._globbed = tuple(e for e in self._entries if _GLOB_CHARS.search(e.parts[-1]))
 
     def _rules(self) -> tuple:
         return (self.destructive, self.logs, self.companion, self.compiled, self.keep_backups,
@@ -137,9 +135,14 @@ class Policy:
     def __repr__(self) -> str:
         return f"Policy(destructive={self.destructive!r}, logs={self.logs!r}, ...; root={self.root!r})"
 
-    def patterns(self, file_class: FileClass) -> tuple[str, ...]:
-        return {FileClass.DESTRUCTIVE: self.destructive, FileClass.LOG: self.logs,
-                FileClass.COMPANION: self.companion, FileClass.COMPILED: self.compiled}[file_class]
+    def file_names(self) -> tuple[tuple[str, bool], ...]:
+        """(last component, whether it is a glob) of every pattern: for byte-level prefilters."""
+        return tuple((e.parts[-1], bool(_GLOB_CHARS.search(e.parts[-1]))) for e in self._entries)
+
+    def literal_patterns(self) -> tuple[str, ...]:
+        """The patterns without any glob: paths that can be looked up directly under a root."""
+        return tuple("/".join(e.parts) for e in self._entries
+                     if not any(_GLOB_CHARS.search(part) for part in e.parts))
 
     def may_match_name(self, name: str) -> bool:
         """Cheap pre-check on a bare file name: False means no path ending in it is a policy file."""
