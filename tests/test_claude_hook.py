@@ -301,6 +301,7 @@ def test_the_hook_keeps_libcst_the_writers_and_the_auditor_off_its_path_and_the_
     assert "statesafe.guard.shell" in imported  # the check is real: it sees what the hook imports
     assert not {name for name in imported if name.split(".")[0] == "libcst"
                 or name.startswith(("statesafe.writers", "statesafe.auditor", "statesafe.fsutil"))}
+    assert not imported & {"dataclasses", "inspect"}  # several ms of every start, for two small classes
     direct = subprocess.run([sys.executable, "-X", "importtime", "-m", "statesafe.guard.claude_decide"],
                             input=json.dumps(call), capture_output=True, text=True, timeout=60)
     assert direct.returncode == 2 and "statesafe.guard.shell" in direct.stderr

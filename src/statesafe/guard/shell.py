@@ -24,7 +24,7 @@ import io
 import os
 import re
 import shlex
-from dataclasses import dataclass
+from collections import namedtuple
 
 #: Effect kinds. Only APPEND is ever allowed on a policy file (and only on a log).
 WRITE, APPEND, DELETE, MOVE, CREATE = "write", "append", "delete", "move away", "create"
@@ -36,15 +36,18 @@ class ShellSyntaxError(ValueError):
     """A command line shlex cannot tokenise (an unclosed quote, a dangling escape)."""
 
 
-@dataclass(frozen=True)
-class Effect:
-    """One file change a command would make."""
+class Effect(namedtuple("Effect", "path kind how tree name", defaults=(False, None))):
+    """One file change a command would make.
 
-    path: str  # absolute, against the working directory the command would have there
-    kind: str  # WRITE, APPEND, DELETE, MOVE or CREATE
-    how: str  # the part of the command that does it, for the refusal message
-    tree: bool = False  # path is a directory: the change reaches every file under it
-    name: str | None = None  # with tree: only files whose name matches this (find -name)
+    path: absolute, against the working directory the command would have there;
+    kind: WRITE, APPEND, DELETE, MOVE or CREATE; how: the part of the command
+    that does it, for the refusal message; tree: path is a directory, the change
+    reaches every file under it; name: with tree, only files whose name matches
+    this (find -name). A namedtuple, not a dataclass: dataclasses imports
+    inspect, several ms of every hook start.
+    """
+
+    __slots__ = ()
 
 
 # --- tokens ----------------------------------------------------------------------------
@@ -57,11 +60,9 @@ _SEPARATORS = {";", "&", "|", "&&", "||", ";;", "|&", "(", ")", "\n", "`"}
 _REDIRECTS = {">": WRITE, ">|": WRITE, "&>": WRITE, ">&": WRITE, "<>": WRITE, ">>": APPEND, "&>>": APPEND}
 
 
-@dataclass(frozen=True)
-class _Token:
-    text: str
-    quoted: bool = False  # had quotes or escapes (no glob, no tilde, not an operator)
-    glued: bool = False  # the next token starts right after it (the 2 of 2>)
+#: quoted: had quotes or escapes (no glob, no tilde, not an operator);
+#: glued: the next token starts right after it (the 2 of 2>)
+_Token = namedtuple("_Token", "text quoted glued", defaults=(False, False))
 
 
 class _Lexer(shlex.shlex):
@@ -117,13 +118,15 @@ def _split_operators(run: str) -> list[str]:
     return ops
 
 
-@dataclass
 class _Simple:
     """One simple command: words, redirections, and the stdin text of a heredoc."""
 
-    words: list[_Token]
-    redirects: list[tuple[str, _Token]]
-    stdin: str | None = None
+    __slots__ = ("words", "redirects", "stdin")
+
+    def __init__(self, words: list[_Token], redirects: list[tuple[str, _Token]]):
+        self.words = words
+        self.redirects = redirects
+        self.stdin: str | None = None
 
 
 def _simple_commands(text: str) -> list[_Simple]:
