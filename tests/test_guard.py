@@ -169,6 +169,28 @@ def test_exit_on_violation_fails_a_process_that_swallowed_the_refusal(skill):
     assert (skill / TRACKER).exists()
 
 
+def test_exit_on_violation_keeps_buffered_output_and_earlier_exit_handlers(skill):
+    proc = run_script(skill, """
+        import atexit
+        atexit.register(lambda: pathlib.Path("earlier.txt").write_text("ran"))
+        guard.install(exit_on_violation=True)
+        atexit.register(lambda: pathlib.Path("later.txt").write_text("ran"))
+        f = open("out.txt", "w")
+        f.write("data")
+        raw = open("raw.bin", "wb")
+        raw.write(b"bytes")
+        attempt(lambda: os.remove("threads_daily_tracker.json"))
+        print("unflushed", end="")
+    """)
+    assert proc.returncode == 1
+    assert "PolicyViolation" in proc.stderr and str(skill / TRACKER) in proc.stderr
+    assert proc.stdout == "unflushed"
+    assert (skill / "out.txt").read_text() == "data"
+    assert (skill / "raw.bin").read_bytes() == b"bytes"
+    assert (skill / "earlier.txt").read_text() == "ran"
+    assert (skill / "later.txt").read_text() == "ran"
+
+
 def test_auto_module_and_its_warn_switch(skill):
     script = "import statesafe.guard.auto\nopen('threads_daily_tracker.json', 'w').write('x')\n"
     enforce = subprocess.run([sys.executable, "-c", script], cwd=skill, capture_output=True, text=True)

@@ -676,12 +676,29 @@ def _caller_level() -> int:
 
 
 def _exit_if_violated() -> None:
-    """At exit: a process that had a write refused fails, even if it caught the refusal."""
+    """At exit: a process that had a write refused fails, even if it caught the refusal.
+
+    Only ``os._exit`` can set the status from an atexit handler, and it skips the rest of
+    shutdown; so first run the exit handlers registered before this one and flush every
+    file the script left open, or its buffered output would be lost.
+    """
     if _violations and _state is not None and _state.exit_on_violation:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
+        atexit.unregister(_exit_if_violated)
+        atexit._run_exitfuncs()
+        _flush_open_files()
         first = _violations[0]
         more = f" (and {len(_violations) - 1} more)" if len(_violations) > 1 else ""
         os.write(2, f"statesafe: {first}{more}\n".encode("utf-8", "replace"))
         os._exit(1)
+
+
+def _flush_open_files() -> None:
+    """Flush every open buffered or text writer (text wrappers first: they feed their buffers)."""
+    import gc
+    import io
+    files = [o for o in gc.get_objects() if isinstance(o, (io.TextIOBase, io.BufferedIOBase))]
+    files.sort(key=lambda o: not isinstance(o, io.TextIOBase))
+    for f in (sys.stdout, sys.stderr, *files):
+        with contextlib.suppress(Exception):
+            if not f.closed:
+                f.flush()
