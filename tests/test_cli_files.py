@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 import os
 import pty
 import select
@@ -41,9 +42,11 @@ def test_write_errors_are_one_line_exit_2(home):
     result = cli("write", TRACKER, "--from", "missing.json")
     assert result.exit_code == 2
     assert result.output.startswith("statesafe: error: missing.json: cannot read") and result.output.count("\n") == 1
-    with pytest.warns(UserWarning):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the refusal is the error line, not also a warning
         result = cli("write", LOG, "--from", "-", input="x")
     assert result.exit_code == 2 and result.output.startswith("statesafe: error: PolicyViolation")
+    assert result.output.count("\n") == 1
 
 
 def test_a_write_that_fails_on_an_os_error_is_one_line_exit_2(home):

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
+import warnings
 
 import click
 
 from statesafe import __version__
-from statesafe.errors import StatesafeError
+from statesafe.errors import PolicyWarning, StatesafeError
 
 #: name -> (module:attribute, one-line help shown by ``statesafe --help``)
 COMMANDS = {
@@ -50,11 +50,14 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except StatesafeError as exc:
-            click.echo(f"statesafe: error: {exc}", err=True)
-            ctx.exit(2)
+        # A refusal is reported once, as the error line below, not also as a PolicyWarning.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PolicyWarning)
+            try:
+                return super().invoke(ctx)
+            except StatesafeError as exc:
+                click.echo(f"statesafe: error: {exc}", err=True)
+                ctx.exit(2)
 
 
 def _available(target: str) -> bool:
@@ -69,7 +72,3 @@ def _available(target: str) -> bool:
 @click.version_option(__version__, prog_name="statesafe")
 def main():
     """statesafe keeps a skill's persistent state files safe from half-written and in-place writes."""
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -74,12 +74,3 @@ def parse_temp(name: str) -> tuple[str, int] | None:
     """(base name, writer pid) of a statesafe temp name, or None."""
     m = _TEMP_RE.match(name)
     return (m["base"], int(m["pid"])) if m else None
-
-
-def base_of(name: str) -> str | None:
-    """The policy file a backup or temp name belongs to, or None."""
-    parsed = parse_backup(name)
-    if parsed:
-        return parsed.base
-    temp = parse_temp(name)
-    return temp[0] if temp else None
