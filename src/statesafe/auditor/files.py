@@ -29,6 +29,19 @@ def is_manifest(path: str) -> bool:
     return os.path.basename(path) == MANIFEST_NAME
 
 
+def module_parts(path: str) -> list[str]:
+    """A file's dotted name as the engine derives it from the path it was given.
+
+    Here rather than in the engine so the runner's prefilter matches imports the
+    engine's way without loading the engine.
+    """
+    stem = path[:-3] if path.endswith(".py") else path
+    parts = [p for p in stem.split("/") if p not in ("", ".", "..")]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return parts
+
+
 def is_candidate(name: str) -> bool:
     return name.endswith(".py") or name == MANIFEST_NAME
 

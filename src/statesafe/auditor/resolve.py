@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from statesafe.auditor import shell
+from statesafe.auditor.files import module_parts
 from statesafe.auditor.summary import Call, FunctionSummary, ModuleSummary, Sink, Value
 from statesafe.policy import FileClass, Policy
 
@@ -33,14 +34,6 @@ _SYMBOL = re.compile("\x01([^\x01]*)\x01")
 def display(text: str) -> str:
     """A candidate text for messages: unknown parts as "…", a parameter as {name}."""
     return _SYMBOL.sub(r"{\1}", text.replace(UNKNOWN_TEXT, "…"))
-
-
-def _module_parts(path: str) -> list[str]:
-    stem = path[:-3] if path.endswith(".py") else path
-    parts = [p for p in stem.split("/") if p not in ("", ".", "..")]
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    return parts
 
 
 def _join(texts: list[str]) -> str:
@@ -108,7 +101,7 @@ class Resolver:
         self.by_path = {s.path: s for s in self.modules}
         self.by_suffix: dict[str, list[ModuleSummary]] = defaultdict(list)
         for s in self.modules:
-            parts = _module_parts(s.path)
+            parts = module_parts(s.path)
             for i in range(len(parts)):
                 self.by_suffix[".".join(parts[i:])].append(s)
         self.argparse: dict[str, list[tuple[ModuleSummary, Value, str]]] = defaultdict(list)

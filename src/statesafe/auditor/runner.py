@@ -119,15 +119,6 @@ def imported_names(source: bytes) -> tuple[tuple[int, str], ...]:
     return tuple(out)
 
 
-def module_parts(path: str) -> list[str]:
-    """A file's dotted name as the engine derives it from the path it was given."""
-    stem = path[:-3] if path.endswith(".py") else path
-    parts = [p for p in stem.split("/") if p not in ("", ".", "..")]
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    return parts
-
-
 class _ModuleIndex:
     """Dotted names -> files of the audited tree, the engine's way: relative imports by folder,
     absolute ones by every file whose dotted name ends in them (sys.path is unknown)."""
@@ -136,7 +127,7 @@ class _ModuleIndex:
         self.paths = set(paths)
         self.by_last: dict[str, list[tuple[str, list[str]]]] = {}
         for path in self.paths:
-            parts = module_parts(path)
+            parts = files_mod.module_parts(path)
             if parts:
                 self.by_last.setdefault(parts[-1], []).append((path, parts))
 
