@@ -8,6 +8,7 @@ Code reads them); a few cases also run as real subprocesses.
 
 from __future__ import annotations
 
+import errno
 import inspect
 import json
 import os
@@ -475,6 +476,28 @@ def test_apply_on_a_log_appends_added_records_and_refuses_rewrites(skill):
     assert rewrite.reason.startswith("statesafe: refused:") and log.read_bytes() == before
     not_json = applied(skill, "Write", {"file_path": "threads_freshness.log", "content": CONTENT["log"] + "hi\n"})
     assert not_json.reason.startswith("statesafe: refused:") and log.read_bytes() == before
+
+
+def test_apply_on_a_log_says_which_records_landed_when_an_append_fails_part_way(skill, monkeypatch):
+    log = skill / "threads_freshness.log"
+    real_open, opened = os.open, []
+
+    def disk_full_after_one(path, flags, *args, **kwargs):
+        if os.fspath(path).endswith("threads_freshness.log") and flags & os.O_APPEND:
+            opened.append(path)
+            if len(opened) > 1:
+                raise OSError(errno.ENOSPC, "No space left on device", path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", disk_full_after_one)
+    grown = CONTENT["log"] + '{"run": 3}\n{"run": 4}\n{"run": 5}\n'
+    reason = applied(skill, "Write", {"file_path": "threads_freshness.log", "content": grown}).reason
+    monkeypatch.undo()
+    landed = log.read_text().splitlines()[len(CONTENT["log"].splitlines()):]
+    assert [json.loads(line)["run"] for line in landed] == [3]
+    assert "Nothing was changed" not in reason and "No space left" in reason
+    assert "1 of the 3 record(s) you added were appended" in reason and landed[0] in reason
+    assert reason.endswith('{"run": 4}\n{"run": 5}')
 
 
 def test_apply_never_touches_backups_or_notebooks(skill):

@@ -105,6 +105,7 @@ def apply_edit(tool: str, tool_input: dict, path: str, file_class: FileClass, cw
     local = load_policy(os.path.dirname(path))
     policy = local if local.classify(path) is not None else load_policy(cwd)
     shown = shown_path(path, cwd)
+    records, written = [], []
     try:
         with statesafe.lock(path):
             current = _read(path)
@@ -114,12 +115,14 @@ def apply_edit(tool: str, tool_input: dict, path: str, file_class: FileClass, cw
                 if records is None:
                     return refusal(f"{tool} would rewrite", path, file_class, cwd)
                 for record in records:
-                    statesafe.append(path, record, policy=policy)
+                    written.append(statesafe.append(path, record, policy=policy))
                 return (f"statesafe: done: your {tool} only added {len(records)} record(s) at the end of {shown}, "
                         "so statesafe appended them itself (one atomic append each, with run_id and timestamp "
                         "when missing). The log now holds them; do not repeat this edit.")
             statesafe.write(path, new.encode("utf-8"), as_class=file_class, policy=policy)
     except (EditError, StatesafeError) as exc:
+        if written:
+            return _part_appended(tool, shown, exc, records, written)
         return f"statesafe: could not apply this {tool} to {shown}: {exc}\nNothing was changed."
     backup = ""
     if file_class is FileClass.DESTRUCTIVE and current is not None:
@@ -128,3 +131,13 @@ def apply_edit(tool: str, tool_input: dict, path: str, file_class: FileClass, cw
     return (f"statesafe: done: statesafe applied this {tool} to {shown} itself, the policy's way: backup, "
             f"temp file, atomic rename{backup}. The file now holds your change; do not repeat it, "
             "carry on with the next step.")
+
+
+def _part_appended(tool: str, shown: str, exc: Exception, records: list[dict], written: list[dict]) -> str:
+    """The reason when an append failed after others landed: what the log holds now, and what is left to do."""
+    rest = records[len(written):]
+    return (f"statesafe: could not apply all of this {tool} to {shown}: {exc}\n"
+            f"{len(written)} of the {len(records)} record(s) you added were appended, as:\n"
+            + "\n".join(json.dumps(fields) for fields in written)
+            + f"\nThe other {len(rest)} were not. Do not repeat this edit: append only these, each with "
+            f"`statesafe append {shown} JSON`:\n" + "\n".join(json.dumps(record) for record in rest))
