@@ -203,3 +203,38 @@ def test_injected_link_failure_falls_back_to_copy(home):
     assert json.loads(result.stdout) == {"ok": True}
     [backup] = statesafe.backups(home / TRACKER)
     assert backup.read_bytes() == ORIGINAL
+
+
+@pytest.mark.parametrize("interrupt", ["directory fsync", "after rename"])
+def test_interrupt_after_the_rename_keeps_the_backup(home, monkeypatch, interrupt):
+    """Past the commit point an interrupt stops the write, never undoes it: the new content stays
+    and the backup of the old one with it (deleting it would leave no copy of the old version)."""
+    from statesafe import fsutil
+
+    target = plant(home)
+    if interrupt == "directory fsync":
+        monkeypatch.setattr(fsutil, "fsync_directory", lambda d, t: (_ for _ in ()).throw(KeyboardInterrupt))
+    else:
+        real_replace = os.replace
+
+        def replace_then_interrupt(source, destination):
+            real_replace(source, destination)
+            if Path(destination) == target:
+                raise KeyboardInterrupt
+        monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        statesafe.write(TRACKER, NEW)
+    assert json.loads(target.read_bytes()) == NEW
+    [backup] = backup_names(home)
+    assert (home / backup).read_bytes() == ORIGINAL
+    assert temps(home) == []
+
+
+def test_interrupt_before_the_rename_leaves_no_trace(home, monkeypatch):
+    from statesafe import fsutil
+
+    target = plant(home)
+    monkeypatch.setattr(fsutil, "replace", lambda s, t: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        statesafe.write(TRACKER, NEW)
+    assert target.read_bytes() == ORIGINAL and backup_names(home) == [] and temps(home) == []

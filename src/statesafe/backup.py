@@ -58,10 +58,13 @@ def restore(path: str | os.PathLike, backup: str | os.PathLike) -> Path | None:
             raise WriteError(source, "backup", exc) from exc
         before = fsutil.stat_or_none(target)
         temp = fsutil.write_temp(target, content, before or os.stat(source))
+        snapshot = None
         try:
             snapshot = fsutil.backup_and_prune(target, keep, corrupted=True)
             fsutil.commit(temp, target, snapshot, existed=before is not None)
         except BaseException:
+            if snapshot is not None and fsutil.prior_disposable(temp, target, snapshot):
+                fsutil.discard(snapshot)  # the file is unchanged: a snapshot of it snapshots nothing
             fsutil.discard(temp)
             raise
     return snapshot

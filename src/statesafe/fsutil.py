@@ -363,20 +363,34 @@ def commit(temp: Path, target: Path, prior: Path | None, *, existed: bool) -> No
     """Rename ``temp`` over ``target`` and make it durable; if that fails, put ``prior`` back.
 
     ``prior`` holds the previous inode (the hard-link backup, or :func:`hold_prior`'s link);
-    ``existed`` says whether there was a previous file at all. A failed directory fsync is a
-    failed write: the previous content is renamed back (best effort), or a file that did not
-    exist before is removed, before the error is raised.
+    ``existed`` says whether there was a previous file at all. A failed directory fsync (any
+    Exception) is a failed write: the previous content is renamed back (best effort), or a file
+    that did not exist before is removed, before the error is raised. An interrupt
+    (KeyboardInterrupt, SystemExit) after the rename stops the write rather than undoing it: the
+    new content stays in place, and so does ``prior``. The caller removes ``temp`` on any failure
+    and asks :func:`prior_disposable` whether ``prior`` may go too.
     """
-    try:
-        replace(temp, target)
-    except WriteError:
-        discard(temp)
-        raise
+    replace(temp, target)
     try:
         fsync_directory(target.parent, target)
-    except WriteError:
+    except Exception:
         roll_back(target, prior, existed=existed)
         raise
+
+
+def prior_disposable(temp: Path, target: Path, prior: Path) -> bool:
+    """After a failed :func:`commit`: whether ``prior`` is only another name for what ``target``
+    holds now (the rename never happened, or :func:`roll_back` put the old inode back).
+
+    False once the new content is in place (the rename happened, then an interrupt or a failed
+    roll back): ``prior`` is then the only copy of the old version, a backup to keep.
+    """
+    if os.path.lexists(temp):
+        return True  # never renamed: target is untouched
+    try:
+        return os.path.samestat(os.stat(prior), os.stat(target))
+    except OSError:
+        return False
 
 
 def roll_back(target: Path, prior: Path | None, *, existed: bool) -> None:

@@ -102,9 +102,11 @@ def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
                 prior = fsutil.hold_prior(target)
             fsutil.commit(temp, target, prior, existed=before is not None)
         except BaseException:
+            # a backup is discarded only while the file still holds the old version (then it is no
+            # backup of anything); once the new content is in place it is the old version's one copy
+            if prior is not None and (keep_backups is None or fsutil.prior_disposable(temp, target, prior)):
+                fsutil.discard(prior)
             fsutil.discard(temp)
-            if prior is not None:
-                fsutil.discard(prior)  # a copy of the file as it still is: no longer a backup of anything
             raise
         if keep_backups is None and prior is not None:
             fsutil.discard(prior)
