@@ -76,12 +76,7 @@ def could_be_policy_name(text: str, policy: Policy) -> bool:
     if not last:
         return True
     shape = re.compile(".*".join(re.escape(part) for part in last.split(UNKNOWN_TEXT)), re.S)
-    for patterns in (policy.destructive, policy.logs, policy.companion, policy.compiled):
-        for pattern in patterns:
-            name = pattern.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-            if re.search(r"[*?\[]", name) or shape.fullmatch(name):
-                return True
-    return False
+    return any(is_glob or shape.fullmatch(name) for name, is_glob in policy.file_names())
 
 
 def _reach(start: set[str], edges: dict[str, set[str]]) -> set[str]:

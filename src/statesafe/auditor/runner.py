@@ -76,9 +76,8 @@ def needles(policy: Policy) -> tuple[tuple[bytes, tuple[bytes, ...]], ...] | Non
     rare in code: most files are scanned once per extension, not once per name.
     """
     groups: dict[bytes, set[bytes]] = {}
-    for pattern in (*policy.destructive, *policy.logs, *policy.companion, *policy.compiled):
-        base = pattern.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-        if re.search(r"[*?\[]", base):
+    for base, is_glob in policy.file_names():
+        if is_glob:
             literal = max(re.split(r"\*|\?|\[[^\]]*\]", base), key=len)
             if len(literal) < 3:
                 return None
