@@ -273,6 +273,34 @@ def test_cleanup_rule_whole_temp_trees_pass_user_trackers_do_not(tmp_path):
     assert not (tmp / "t1").exists() and not (work / "made" / "here").exists()
 
 
+def test_renaming_a_directory_that_holds_policy_files_is_refused(tmp_path):
+    work, tmp = tmp_path / "work", tmp_path / "tmp"
+    (work / "skill" / "nested").mkdir(parents=True)
+    (work / "plain").mkdir()
+    (work / "skill" / "nested" / TRACKER).write_text('{"posts": [1]}')
+    (work / "plain" / "notes.txt").write_text("n")
+    (work / "file.txt").write_text("f")
+    tmp.mkdir()
+    got = result_of(run_script(work, """
+        guard.install(policy="skill")
+        out = {"os_rename": attempt(lambda: os.rename("skill", "skill_moved")),
+               "shutil_move": attempt(lambda: shutil.move("skill", "skill2")),
+               "plain_dir": attempt(lambda: os.rename("plain", "plain2")),
+               "plain_file": attempt(lambda: os.rename("file.txt", "file2.txt"))}
+        os.makedirs("made/here")
+        with guard.suspended():
+            shutil.copy("skill/nested/threads_daily_tracker.json", "made/here/threads_daily_tracker.json")
+        out["made_check"] = attempt(lambda: os.rename("made/here/threads_daily_tracker.json", "made/x"))
+        out["made_here"] = attempt(lambda: os.rename("made", "made2"))
+        out["left"] = sorted(os.listdir("."))
+        print(json.dumps(out))
+    """, env={"TMPDIR": str(tmp)}))
+    assert got == {"os_rename": "refused", "shutil_move": "refused", "plain_dir": "passed",
+                   "plain_file": "passed", "made_check": "refused", "made_here": "passed",
+                   "left": ["file2.txt", "made2", "plain2", "skill"]}
+    assert (work / "skill" / "nested" / TRACKER).read_text() == '{"posts": [1]}'
+
+
 # --- going further: hand-rolled helpers that back up first ----------------------------------
 
 def test_a_hand_rolled_write_that_backs_up_first_may_replace_the_file(skill):

@@ -273,6 +273,8 @@ def _on_rename(state: _State, src, dst, src_dir_fd=-1, dst_dir_fd=-1) -> None:
         return
     if src_cls is not None:
         _refuse(state, src_path, src_cls, f"rename to {os.fsdecode(dst)}")
+    elif not isinstance(src, int):
+        _refuse_moving_a_tree(state, src, src_dir_fd, dst)
     if dst_cls is None:
         return
     if dst_cls in (FileClass.COMPANION, FileClass.COMPILED) and _is_fresh_temp(state, src, src_dir_fd):
@@ -356,13 +358,45 @@ def _on_rmtree(state: _State, path, dir_fd=None) -> None:
     if _is_scratch(state, prefix) or _made_here(state, spelled) or _made_here(state, top):
         state.cleanups.append((_outside_frame(), prefix))
         return
+    for full, cls in _policy_files_under(state, top):
+        _refuse(state, full, cls, f"delete by shutil.rmtree({top!r})")
+
+
+#: Most files looked at under a directory being renamed (a rename is one cheap call; this bounds its check).
+_RENAME_WALK_MAX = 20_000
+
+
+def _refuse_moving_a_tree(state: _State, src, dir_fd, dst) -> None:
+    """Renaming a directory renames away the policy files (and backups) inside it."""
+    try:
+        text = os.fsdecode(src)
+        st = os.lstat(text, dir_fd=dir_fd) if dir_fd not in (None, -1) else os.lstat(text)
+    except (OSError, ValueError):
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        return  # a plain file (or a symlink, which moves alone): its own name was checked already
+    spelled = os.path.abspath(_absolute(text, dir_fd))
+    top = _lexical(spelled)
+    if _is_scratch(state, _tree_prefix(top)) or _made_here(state, spelled) or _made_here(state, top):
+        return
+    for full, cls in _policy_files_under(state, top, _RENAME_WALK_MAX):
+        _refuse(state, full, cls, f"rename of the directory {top!r} to {os.fsdecode(dst)}")
+        return
+
+
+def _policy_files_under(state: _State, top: str, limit: int | None = None):
+    """(path, class) of each policy file or backup in the tree, looking at ``limit`` files at most."""
+    seen = 0
     for directory, _dirs, files in os.walk(top):
         for name in files:
+            seen += 1
+            if limit is not None and seen > limit:
+                return
             if state.policy.may_match_name(name):
                 full = os.path.join(directory, name)
                 cls = state.policy.classify_name(full)
                 if cls is not None:
-                    _refuse(state, full, cls, f"delete by shutil.rmtree({top!r})")
+                    yield full, cls
 
 
 _HANDLERS = {
