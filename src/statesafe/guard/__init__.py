@@ -299,12 +299,7 @@ def _on_truncate(state: _State, target, length) -> None:
     if isinstance(target, int):
         _check_fd(state, target, f"truncate to {length} bytes")
         return
-    text = os.fsdecode(target)
-    cls, where = _name_class(state.policy, text, -1)
-    if where is not None and cls is None:
-        cls = state.policy.classify(where)
-    if cls is None:
-        cls, where = _alias_class(state, text, None)
+    cls, where = _target_class(state, target)
     if cls is not None:
         _refuse(state, where, cls, f"truncate to {length} bytes")
 
@@ -312,12 +307,7 @@ def _on_truncate(state: _State, target, length) -> None:
 def _on_copyfile(state: _State, src, dst) -> None:
     if sanction.active():
         return
-    text = os.fsdecode(dst)
-    cls, where = _name_class(state.policy, text, -1)
-    if where is not None and cls is None:
-        cls = state.policy.classify(where)
-    if cls is None:
-        cls, where = _alias_class(state, text, None)
+    cls, where = _target_class(state, dst)
     if cls is FileClass.BACKUP and _watch_backup(state, src, where):
         state.pending = (get_ident(), where)  # copyfile opens it for writing next
         return
@@ -460,6 +450,18 @@ def _name_class(policy: Policy, path, dir_fd) -> tuple[FileClass | None, str | N
     return policy.classify_name(where), where
 
 
+def _target_class(state: _State, path) -> tuple[FileClass | None, str | None]:
+    """Class of a file about to be changed in place (by name): its name, where the name leads,
+    or a symlink or hard link to a policy file."""
+    text = os.fsdecode(path)
+    cls, where = _name_class(state.policy, text, -1)
+    if where is not None and cls is None:
+        cls = state.policy.classify(where)
+    if cls is None:
+        cls, where = _alias_class(state, text, None)
+    return cls, where
+
+
 def _alias_class(state: _State, text: str, dir_fd: int | None,
                  st: os.stat_result | None = None) -> tuple[FileClass | None, str | None]:
     """A symlink or hard link under an unrelated name that leads to a policy file."""
@@ -551,8 +553,7 @@ def _remember(state: _State, path, dir_fd, as_path: str | None) -> None:
 def _remember_policy_files(state: _State, roots: set[str | None]) -> None:
     """Record the inodes of the policy files (and their backups) under the policy root and the cwd."""
     policy = state.policy
-    names = [p for p in (*policy.destructive, *policy.logs, *policy.companion, *policy.compiled)
-             if not any(c in p for c in "*?[")]
+    names = policy.literal_patterns()
     for root in filter(None, roots):
         for name in names:
             _remember(state, os.path.join(root, name), None, None)
