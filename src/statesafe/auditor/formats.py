@@ -93,12 +93,8 @@ class Json(Formatter):
     NAME = "json"
 
     def render(self, findings):
-        rows = []
-        for f in findings:
-            line, column, end_line, end_column = one_based(f)
-            rows.append({"path": f.path, "line": line, "column": column, "end_line": end_line,
-                         "end_column": end_column, "code": f.code, "name": f.name, "message": f.message,
-                         "target": f.target, "file_class": f.file_class, "fix": f.fix, "via": f.via})
+        positions = ("line", "column", "end_line", "end_column")
+        rows = [{**f.to_dict(), **dict(zip(positions, one_based(f)))} for f in findings]
         return json.dumps(rows, indent=2) + "\n"
 
 

@@ -26,4 +26,5 @@ class Finding:
     via: str | None = None  # "path:line" of the call site that makes the target a policy file
 
     def to_dict(self) -> dict:
+        """Every field, in declaration order (the JSON format's keys)."""
         return asdict(self)
