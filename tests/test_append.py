@@ -244,3 +244,23 @@ def test_concurrent_appenders_never_tear_or_interleave(home):
     assert len(records) == 16000
     assert sorted((r["worker"], r["n"]) for r in records) == [(w, n) for w in range(8) for n in range(2000)]
     assert len({r["run_id"] for r in records}) == 16000
+
+
+def test_the_refusal_warns_outside_the_sanctioned_context(home):
+    """warnings.showwarning and logging handlers are user code: the guard must not let them through."""
+    import warnings
+
+    from statesafe import names, sanction
+    from statesafe.errors import PolicyWarning
+
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, category, filename, *rest: seen.append(
+            (category, filename, sanction.active()))
+        for name in (TRACKER, names.backup_name(TRACKER, "20260101T000000Z")):
+            with pytest.raises(PolicyViolation):
+                statesafe.append(name, {"n": 1})
+        with pytest.raises(PolicyViolation):
+            statesafe.write(LOG, {"n": 1})
+    assert seen == [(PolicyWarning, __file__, False)] * 3

@@ -24,6 +24,7 @@ import json
 import os
 import random
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -33,7 +34,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from statesafe import fsutil
-from statesafe.errors import PolicyViolation, WriteError
+from statesafe.errors import PolicyViolation, PolicyWarning, WriteError
 from statesafe.locking import lock, locked
 from statesafe.policy import FileClass, Policy, load_policy
 from statesafe.sanction import sanctioned
@@ -251,22 +252,26 @@ def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = No
     fields, line = _fields_and_line(record, supersedes)
     cwd = os.getcwd()
     policy = policy or load_policy(cwd)
-    with sanctioned():
-        fd, target, created = _open_log(os.fspath(path), policy, cwd)
-        try:
-            if fcntl is None:
-                with lock(target, settle=False):  # no flock(): one appender at a time (logs are in no transaction)
+    try:  # a refusal is built unwarned inside the sanctioned context: a warning may run user code
+        with sanctioned():
+            fd, target, created = _open_log(os.fspath(path), policy, cwd)
+            try:
+                if fcntl is None:
+                    with lock(target, settle=False):  # no flock(): one appender at a time (logs are in no transaction)
+                        _append_record(fd, line, target, created, durable)
+                else:
+                    try:  # appenders share it; a torn-tail check waits for them all
+                        fcntl.flock(fd, fcntl.LOCK_SH)
+                    except OSError:
+                        pass  # no flock here (some network filesystems): see _flock
                     _append_record(fd, line, target, created, durable)
-            else:
-                try:  # appenders share it; a torn-tail check waits for them all
-                    fcntl.flock(fd, fcntl.LOCK_SH)
-                except OSError:
-                    pass  # no flock here (some network filesystems): see _flock
-                _append_record(fd, line, target, created, durable)
-        finally:
-            os.close(fd)  # releases the flock
-        if durable and created:
-            fsutil.fsync_directory(Path(target).parent, target)
+            finally:
+                os.close(fd)  # releases the flock
+            if durable and created:
+                fsutil.fsync_directory(Path(target).parent, target)
+    except PolicyViolation as refused:
+        warnings.warn(str(refused), PolicyWarning, stacklevel=2)
+        raise
     return fields
 
 
@@ -343,7 +348,7 @@ def _refuse_unless_appendable(target: str, policy: Policy) -> None:
     if file_class not in (FileClass.LOG, None):
         instead = ("statesafe.restore(file, backup); backups are never changed" if file_class is FileClass.BACKUP
                    else "statesafe.write(path, data)")
-        raise PolicyViolation(target, file_class.value, "append()", instead)
+        raise PolicyViolation(target, file_class.value, "append()", instead, warn=False)  # append warns
 
 
 def _ends_with_newline(fd: int) -> bool:
