@@ -238,3 +238,14 @@ def test_interrupt_before_the_rename_leaves_no_trace(home, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         statesafe.write(TRACKER, NEW)
     assert target.read_bytes() == ORIGINAL and backup_names(home) == [] and temps(home) == []
+
+
+def test_a_failed_write_may_already_have_pruned_the_oldest_backup(home, monkeypatch):
+    """What docs/writers.md states: the prune runs before the rename and counts the new backup."""
+    target = plant(home, 5)
+    before = backup_names(home)
+    Faults(monkeypatch).fail("replace", errno.EIO, lambda *a: True, times=1)
+    with pytest.raises(WriteError):
+        statesafe.write(target, NEW)
+    assert target.read_bytes() == ORIGINAL
+    assert backup_names(home) == before[1:]  # the oldest went; the four newest stay
