@@ -82,6 +82,10 @@ def key(policy: Policy, strict: bool) -> str:
 
 
 def _write_atomic(path: str, data: bytes) -> None:
+    """Temp + rename, without ``statesafe.write``: a cache needs no durability, and that writer
+    fsyncs and lists the folder on every write (measured: 12x slower for 800 summaries in one
+    folder, 1.3 s against 0.1 s, growing with the folder) and would lock and back up a cache
+    file that a policy glob such as ``*.pickle`` happens to match."""
     fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
     try:
         os.chmod(temp, 0o666 & ~_UMASK)  # as open() would make it, not mkstemp's 0600
