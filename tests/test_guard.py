@@ -356,3 +356,15 @@ def test_pruning_only_the_backups_beyond_the_keep_count(skill):
                           attempt(lambda: os.remove(f"{{T}}.bak-{{stamps[0]}}-corrupted"))]))
     """))
     assert got == ["passed", "passed", "refused", "refused", "refused"]
+
+
+def test_beyond_keep_is_one_rule_per_file_with_snapshots_counted_apart():
+    from statesafe.names import beyond_keep
+    names = [f"t.json.bak-2026010{i}T000000Z" for i in range(1, 5)] + [
+        "t.json.bak-20260104T000000Z-1", "t.json.bak-20260101T000000Z-corrupted",
+        "t.json.bak-20260102T000000Z-corrupted", "u.json.bak-20260101T000000Z", "t.json", "x.bak-old"]
+    assert beyond_keep(names, 2) == {"t.json.bak-20260101T000000Z", "t.json.bak-20260102T000000Z",
+                                     "t.json.bak-20260103T000000Z"}
+    assert beyond_keep(names, 1) >= {"t.json.bak-20260101T000000Z-corrupted", "t.json.bak-20260104T000000Z"}
+    assert "u.json.bak-20260101T000000Z" not in beyond_keep(names, 1)
+    assert beyond_keep(names, 0) == {n for n in names if ".bak-2026" in n}

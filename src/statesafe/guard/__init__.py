@@ -35,7 +35,7 @@ from contextvars import ContextVar
 
 from statesafe import sanction
 from statesafe.errors import PolicyViolation, PolicyWarning, StatesafeError
-from statesafe.names import BACKUP_MARK, parse_backup
+from statesafe.names import BACKUP_MARK, beyond_keep, parse_backup
 from statesafe.policy import FileClass, Policy, load_policy
 
 __all__ = ["install", "uninstall", "guarded", "suspended", "mode", "take_violations", "add_scratch"]
@@ -608,16 +608,13 @@ def _backed_up(state: _State, target: str | None) -> bool:
 
 def _beyond_keep_count(state: _State, backup: str | None) -> bool:
     """A backup older than the newest keep-count backups of its file (snapshots counted apart)."""
-    parsed = parse_backup(os.path.basename(backup or ""))
-    if parsed is None:
+    if backup is None:
         return False
     try:
         names = os.listdir(os.path.dirname(backup))
     except OSError:
         return False
-    same = sorted(other for other in map(parse_backup, names)
-                  if other and other.base == parsed.base and other.corrupted == parsed.corrupted)
-    return parsed in same and parsed not in same[-state.policy.keep_backups:]
+    return os.path.basename(backup) in beyond_keep(names, state.policy.keep_backups)
 
 
 # --- scratch trees (the cleanup rule) --------------------------------------------------------
