@@ -165,7 +165,7 @@ def test_a_write_settles_its_own_file_without_waiting_for_a_member_another_proce
     """)], cwd=home, env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == "locked\n"
-        report = transactions.settle(home / "style_guide.md")  # what statesafe.write does first
+        report = transactions.settle_target(home / "style_guide.md")  # what statesafe.write's lock does first
         [(_, outcome, settled)] = report.transactions
         assert outcome == "rolled forward (partly: other files locked)"
         assert sorted(settled) == [home / "style_guide.md", home / "sub/posts_by_date.md"]

@@ -21,8 +21,9 @@ A crash before step 4 completes leaves every file as it was (temps and priors ar
 temps, cleaned by the next write or ``statesafe recover``). A crash after it is rolled
 *forward*: each member's temp still present is renamed into place. That makes settling
 one member a single idempotent rename needing only that member's lock, so the next
-write to any member (:func:`settle`, called under its lock by ``statesafe.write``)
-finishes it without taking other locks, and cannot deadlock.
+write to any member (``statesafe.lock``, which ``statesafe.write`` takes, calls
+:func:`settle_target` under the member's lock) finishes it without taking other locks, and
+cannot deadlock.
 
 An OS error during step 5 (a rename or directory fsync failing) is undone in process:
 each installed file gets an undo image (its prior, or a copy of its backup; an empty
@@ -66,7 +67,7 @@ def is_journal_name(name: str) -> bool:
 
 @dataclass
 class RecoveryReport:
-    """What :func:`recover` or :func:`settle` did, and what it had to leave alone."""
+    """What :func:`recover` or :func:`settle_target` did, and what it had to leave alone."""
 
     #: (transaction id, "rolled forward" | "rolled back" | "removed leftover journal", files)
     transactions: list[tuple[str, str, tuple[Path, ...]]] = field(default_factory=list)
@@ -247,19 +248,14 @@ def _journals_in(directory: Path) -> list[Path]:
         return []
 
 
-def settle(path: str | os.PathLike) -> RecoveryReport:
-    """Finish or roll back any interrupted transaction that touched ``path``; call it holding
-    ``path``'s lock, before writing it (``statesafe.write`` does).
-
-    ``path``'s own file is always brought to the transaction's decided generation; the other
-    members are settled too when their locks are free (otherwise their next writer or
-    ``statesafe recover`` does it). Raises WriteError if ``path`` itself cannot be settled.
-    """
-    return settle_target(fsutil.resolve_target(path))
-
-
 def settle_target(target: Path) -> RecoveryReport:
-    """:func:`settle` for a ``target`` already resolved."""
+    """Finish or roll back any interrupted transaction that touched ``target`` (a resolved path);
+    called holding its lock, by :func:`statesafe.locking.locked` on its outermost acquisition.
+
+    ``target`` itself is always brought to the transaction's decided generation; the other
+    members are settled too when their locks are free (otherwise their next writer or
+    ``statesafe recover`` does it). Raises WriteError if ``target`` itself cannot be settled.
+    """
     report = RecoveryReport()
     with sanctioned():
         for journal in _journals_in(target.parent):
