@@ -76,8 +76,7 @@ def _engine_stamp() -> str:
 
 def key(policy: Policy, strict: bool) -> str:
     fields = (policy.destructive, policy.logs, policy.companion, policy.compiled, policy.keep_backups,
-              policy.compiled_fields, policy.tracker, sorted(policy.sections.get("audit", {}).items()),
-              strict, _engine_stamp())
+              policy.compiled_fields, policy.tracker, strict, _engine_stamp())
     return digest(repr(fields).encode())[:20]
 
 
