@@ -117,6 +117,35 @@ def test_operators_and_quoting(here, command, expected):
     ("sponge a.json", [("a.json", WRITE)]),
     ("cat a.json; grep -n x a.json; jq . a.json; head a.json", []),
     ("cp a.json /tmp/copy", [("/tmp/copy", WRITE)]),
+    ("git checkout -- a.json b.json", [("a.json", WRITE), ("b.json", WRITE)]),
+    ("git checkout HEAD~1 -- a.json", [("a.json", WRITE)]),
+    ("git checkout HEAD a.json", [("a.json", WRITE)]),
+    ("git checkout a.json", [("a.json", WRITE)]),  # no such branch: git restores the file
+    ("git checkout main", []),  # a branch switch: not read (documented)
+    ("git checkout -b topic a.json", []),  # a new branch starting at a.json
+    ("git -C dir checkout -- inner.txt", [("dir/inner.txt", WRITE)]),
+    ("git restore a.json", [("a.json", WRITE)]),
+    ("git restore --source=HEAD~2 --worktree a.json", [("a.json", WRITE)]),
+    ("git restore --staged a.json", []),  # the index only
+    ("git restore -SW a.json", [("a.json", WRITE)]),
+    ("git rm a.json", [("a.json", DELETE)]),
+    ("git rm --cached a.json", []),
+    ("git mv a.json out", [("out", WRITE), ("a.json", MOVE)]),
+    ("rsync a.json out", [("out", WRITE)]),
+    ("rsync -av --exclude '*.tmp' a.json b.json dir", [("dir/a.json", WRITE), ("dir/b.json", WRITE)]),
+    ("rsync -a x/ dir", [("dir", WRITE)]),
+    ("rsync -a --delete x/ dir/", [("dir", WRITE), ("dir", DELETE)]),
+    ("rsync -e ssh a.json host:backup/", []),
+    ("rsync --remove-source-files a.json out", [("out", WRITE), ("a.json", MOVE)]),
+    ("patch a.json < fix.diff", [("a.json", WRITE)]),
+    ("patch -i fix.diff a.json", [("a.json", WRITE)]),
+    ("patch -d dir inner.txt fix.diff", [("dir/inner.txt", WRITE)]),
+    ("patch -o out a.json fix.diff", [("out", WRITE)]),
+    ("patch --dry-run a.json fix.diff", []),
+    ("awk -i inplace '{print}' a.json b.json", [("a.json", WRITE), ("b.json", WRITE)]),
+    ("gawk -v n=1 -iinplace -f prog.awk a.json", [("a.json", WRITE)]),
+    ("awk --include=inplace '{print}' a.json n=1", [("a.json", WRITE)]),
+    ("awk -F, '{print $1}' a.json > out", [("out", WRITE)]),
 ])
 def test_commands(here, command, expected):
     assert seen(command, here) == expected
@@ -148,6 +177,21 @@ def test_directories_are_trees(here):
     found = effects("find . -name '*.bak-*' -delete; find dir -exec rm {} \\;; find . -name x -print", str(here))
     assert [(e.path, e.kind, e.tree, e.name) for e in found] == [
         (str(here), DELETE, True, "*.bak-*"), (str(here / "dir"), DELETE, True, None)]
+
+
+@pytest.mark.parametrize("patch_command", ["patch -p1 < fix.diff", "patch -p1 -i fix.diff", "patch < fix.diff",
+                                           "cat fix.diff | patch -p1"])
+def test_patch_reads_the_diff_for_the_files_it_edits(here, patch_command):
+    (here / "fix.diff").write_text(
+        "diff --git a/a.json b/a.json\n--- a/a.json\t2026-01-01\n+++ b/a.json\n@@ -1 +1 @@\n-{}\n+[]\n"
+        "--- a/dir/inner.txt\n+++ b/dir/inner.txt\n@@ -1 +1 @@\n-x\n--- y\n"  # '--- y': a removed line
+        "--- /dev/null\n+++ b/dir/new.txt\n@@ -0,0 +1 @@\n+z\n")
+    expected = [("a.json", WRITE), ("dir/inner.txt", WRITE), ("dir/new.txt", WRITE)]
+    if "-p1" not in patch_command:  # no -p: patch takes the base name
+        expected = [("a.json", WRITE), ("inner.txt", WRITE), ("new.txt", WRITE)]
+    if patch_command.startswith("cat"):  # a pipe: the diff is not read (documented)
+        expected = []
+    assert seen(patch_command, here) == expected
 
 
 def test_cd_moves_the_working_directory(here):

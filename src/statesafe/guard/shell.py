@@ -7,7 +7,9 @@ newlines, subshell parentheses and backticks, and each simple command is read
 for the files it would change: redirections, ``tee``, ``sed -i`` / ``perl -i``,
 ``cp`` / ``mv`` / ``install`` / ``ln`` onto a file, ``rm`` / ``unlink`` /
 ``shred``, ``truncate``, ``touch`` of a new file, ``dd of=``, ``curl -o`` /
-``wget -O``, ``find -delete``, ``python -c`` code and python or shell
+``wget -O``, ``find -delete``, ``git checkout`` / ``restore`` / ``rm`` / ``mv``,
+``rsync``, ``patch`` (with the diff's own file names), ``awk -i inplace``,
+``python -c`` code and python or shell
 heredocs, ``bash -c`` / ``sh -c`` / ``eval`` strings (recursively), after
 ``cd`` and wrappers such as ``sudo``, ``env``, ``timeout`` or ``uv run``.
 
@@ -234,6 +236,53 @@ def _abs(path: str, cwd: str) -> str:
     return os.path.normpath(os.path.join(cwd, path))
 
 
+def _stdin(command: "_Simple", cwd: str) -> str | None:
+    """What a command reads on stdin: a heredoc's body, or the file of a `<` redirection."""
+    if command.stdin is not None:
+        return command.stdin
+    for operator, source in command.redirects:
+        if operator == "<":
+            return _read_text(_abs(_expand(source, cwd)[0], cwd))
+    return None
+
+
+def _remote(operand: str) -> bool:
+    """host:path or rsync://...: not a local file."""
+    colon = operand.find(":")
+    return colon > 0 and "/" not in operand[:colon]
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""  # a missing diff: patch fails, nothing is written
+
+
+def _diff_targets(diff: str, strip: int | None) -> list[str]:
+    """The files a diff edits: the names in its ---/+++ (or ***/---) headers, after patch's -p strip.
+
+    Without -p, patch uses the base name. /dev/null (a created or deleted file's other side) is skipped.
+    """
+    lines = diff.splitlines()
+    names = []
+    for first, second in zip(lines, lines[1:]):
+        if (first.startswith("--- ") and second.startswith("+++ ")) or (
+                first.startswith("*** ") and second.startswith("--- ") and not first.rstrip().endswith("****")):
+            for header in (first, second):
+                name = header[4:].split("\t", 1)[0].strip()
+                if not name or name == "/dev/null":
+                    continue
+                if strip is None:
+                    name = os.path.basename(name)
+                else:
+                    name = "/".join(name.split("/")[strip:])
+                if name and name not in names:
+                    names.append(name)
+    return names
+
+
 #: commands and keywords that run the words after them, with their options that take a value
 _WRAPPERS = {"sudo": {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"},
              "env": {"-u", "-C", "-S"}, "nice": {"-n"}, "timeout": {"-s", "-k"},
@@ -328,7 +377,9 @@ class _Analyzer:
             self.shell(args, command.stdin, depth)
         else:
             handler = getattr(self, "cmd_" + name.replace("-", "_"), None)
-            if handler is not None:
+            if handler == self.cmd_patch:
+                handler(args, depth, _stdin(command, self.cwd))
+            elif handler is not None:
                 handler(args, depth)
 
     # each cmd_<name> reads one command's arguments
@@ -409,7 +460,7 @@ class _Analyzer:
                 tree = recursive and os.path.isdir(_abs(source, self.cwd))
                 self.add(landing, WRITE, f"{verb} into {directory}", tree=tree)
             if moves_source:
-                self.add(source, MOVE, "mv (moves it away)", tree=os.path.isdir(_abs(source, self.cwd)))
+                self.add(source, MOVE, f"{verb} (moves it away)", tree=os.path.isdir(_abs(source, self.cwd)))
 
     def cmd_cp(self, args, depth):
         self._onto(args, depth, "cp", {"-t", "-S", "--suffix", "--target-directory"}, False)
@@ -482,6 +533,131 @@ class _Analyzer:
             for start in starts or ["."]:
                 for name in names or [None]:
                     self.add(start, DELETE, "find -delete / -exec", tree=True, name=name)
+
+    def cmd_git(self, args, depth):
+        """git checkout / restore replace files from the repository; git rm / mv delete and move them."""
+        base, i = self.cwd, 0
+        while i < len(args) and args[i].startswith("-"):
+            if args[i] in ("-C", "-c", "--git-dir", "--work-tree", "--namespace"):
+                if args[i] == "-C" and i + 1 < len(args):
+                    base = _abs(args[i + 1], base)
+                i += 1
+            i += 1
+        if i >= len(args):
+            return
+        handler = getattr(self, "_git_" + args[i], None)
+        if handler is not None:
+            cwd, self.cwd = self.cwd, base
+            try:
+                handler(args[i + 1:], depth)
+            finally:
+                self.cwd = cwd
+
+    def _git_checkout(self, args, depth):
+        if "--" in args:
+            paths = args[args.index("--") + 1:]
+        else:
+            operands, options = _operands(args, {"-b", "-B", "--orphan", "--conflict"})
+            if {"-b", "-B", "--orphan"} & options.keys():
+                return  # a new branch: the operands are start points
+            # git checkout TREE PATH...; one operand is a branch unless such a path exists
+            paths = operands[1:] or [p for p in operands if os.path.lexists(_abs(p, self.cwd))]
+        self._replaced(paths, "git checkout (replaces it from git)")
+
+    def _git_restore(self, args, depth):
+        operands, options = _operands(args, {"-s", "--source"})
+        staged_only = _has_flag(options, "S", "--staged") and not _has_flag(options, "W", "--worktree")
+        if not staged_only:
+            self._replaced(operands, "git restore (replaces it from git)")
+
+    def _replaced(self, paths, how):
+        for path in paths:
+            self.add(path, WRITE, how, tree=os.path.isdir(_abs(path, self.cwd)))
+
+    def _git_rm(self, args, depth):
+        operands, options = _operands(args)
+        if "--cached" not in options:
+            recursive = _has_flag(options, "r")
+            for path in operands:
+                self.add(path, DELETE, "git rm", tree=recursive and os.path.isdir(_abs(path, self.cwd)))
+
+    def _git_mv(self, args, depth):
+        self._onto(args, depth, "git mv", set(), True)
+
+    def cmd_rsync(self, args, depth):
+        """The last operand is the target: a file, or a folder the sources land in."""
+        operands, options = _operands(args, {"-e", "--rsh", "-f", "--filter", "--exclude", "--include", "-T",
+                                             "--temp-dir", "--backup-dir", "--chmod", "--partial-dir", "-M",
+                                             "--rsync-path", "--password-file", "--files-from", "--port",
+                                             "--suffix", "-B", "--block-size", "--out-format", "--log-file"})
+        if options.get("--log-file"):
+            self.add(options["--log-file"], APPEND, "rsync --log-file")
+        if len(operands) < 2 or _remote(operands[-1]):
+            return
+        target = operands.pop()
+        into = target.endswith("/") or len(operands) > 1 or os.path.isdir(_abs(target, self.cwd))
+        for source in operands:
+            if not into:
+                self.add(target, WRITE, "rsync onto it")
+            elif source.endswith("/"):  # a folder's content, not the folder, lands in the target
+                self.add(target, WRITE, f"rsync into {target}", tree=True)
+            else:
+                landing = os.path.join(target, os.path.basename(source.rstrip("/")))
+                self.add(landing, WRITE, f"rsync into {target}", tree=os.path.isdir(_abs(source, self.cwd)))
+            if "--remove-source-files" in options and not _remote(source):
+                self.add(source, MOVE, "rsync --remove-source-files")
+        if any(key.startswith("--del") for key in options) and os.path.isdir(_abs(target, self.cwd)):
+            self.add(target, DELETE, "rsync --delete", tree=True)
+
+    def cmd_patch(self, args, depth, stdin=None):
+        """The file named on the line, or else those named in the diff (from -i, a `<` file or a heredoc)."""
+        operands, options = _operands(args, {"-i", "--input", "-p", "--strip", "-d", "--directory", "-o",
+                                             "--output", "-r", "--reject-file", "-B", "--prefix", "-D",
+                                             "--ifdef", "-F", "--fuzz", "-V", "-z", "--suffix", "-Y"})
+        if "--dry-run" in options:
+            return
+        output = options.get("-o", options.get("--output"))
+        if output:
+            if output != "-":
+                self.add(output, WRITE, "patch -o")
+            return
+        directory = options.get("-d", options.get("--directory", "."))
+        if operands:
+            self.add(os.path.join(directory, operands[0]), WRITE, "patch (edits it in place)")
+            return
+        diff = options.get("-i", options.get("--input"))
+        text = _read_text(_abs(diff, self.cwd)) if diff else stdin
+        strip = next((key[2:] for key in options if key.startswith("-p") and key[2:].isdigit()),
+                     options.get("-p", options.get("--strip")))
+        for name in _diff_targets(text or "", int(strip) if strip and strip.isdigit() else None):
+            self.add(os.path.join(directory, name), WRITE, "patch (edits it in place)")
+
+    def cmd_awk(self, args, depth):
+        """gawk -i inplace rewrites its input files."""
+        inplace, program_given, operands = False, False, []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                operands.extend(args[i + 1:])
+                break
+            key, glued = (arg.split("=", 1) + [None])[:2] if arg.startswith("--") else (arg[:2], arg[2:] or None)
+            if arg.startswith("-") and arg != "-" and key in ("-i", "--include", "-f", "--file", "-e", "--source",
+                                                              "-v", "--assign", "-F", "--field-separator", "-l",
+                                                              "--load"):
+                value = glued if glued is not None else (args[i + 1] if i + 1 < len(args) else "")
+                i += glued is None
+                inplace |= key in ("-i", "--include") and value in ("inplace", "inplace.awk")
+                program_given |= key in ("-f", "--file", "-e", "--source")
+            elif not arg.startswith("-") or arg == "-":
+                operands.append(arg)
+            i += 1
+        if inplace:
+            for path in operands[0 if program_given else 1:]:
+                if not _ASSIGNMENT.match(path):
+                    self.add(path, WRITE, "awk -i inplace (in-place edit)")
+
+    cmd_gawk = cmd_awk
 
     def cmd_eval(self, args, depth):
         self.run(" ".join(args), depth + 1)
