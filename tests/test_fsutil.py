@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 
 import pytest
 
@@ -146,3 +147,15 @@ def test_prior_is_disposable_while_the_target_still_holds_it(target, monkeypatch
         fsutil.commit(temp, target, prior, existed=True)
     assert target.read_bytes() == b"original\n"
     assert fsutil.prior_disposable(temp, target, prior)  # rolled back: prior is the file itself
+
+
+def test_every_step_a_write_error_names_is_a_documented_step():
+    """STEPS is what docs/writers.md lists: a new step name must be added to both."""
+    import re
+
+    source = Path(fsutil.__file__).parent
+    used = {step for module in source.rglob("*.py")
+            for step in re.findall(r'WriteError\([^,()]+, "([^"]+)"', module.read_text())}
+    assert "remove" in used and used <= set(fsutil.STEPS)
+    documented = (source.parents[1] / "docs" / "writers.md").read_text()
+    assert all(f"`{step}`" in documented for step in fsutil.STEPS)

@@ -28,7 +28,9 @@ from pathlib import Path
 from statesafe import names
 from statesafe.errors import WriteError
 
-STEPS = ("lock", "backup", "temp", "write", "fsync", "rename", "directory fsync", "prune")
+#: Every step a WriteError names: DECISIONS.md's backup, temp, write, fsync, rename, directory
+#: fsync and prune; "lock" (taking a file's lock) and "remove" (a transaction's settle deleting a file).
+STEPS = ("lock", "backup", "temp", "write", "fsync", "rename", "directory fsync", "prune", "remove")
 
 _CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
                  | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
