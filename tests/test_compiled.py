@@ -54,6 +54,13 @@ def test_metadata_refuses_to_guess_a_count_it_cannot_read(skill):
         meta_for(skill)
 
 
+def test_metadata_of_a_missing_tracker_is_a_one_line_refusal_naming_it(skill):
+    missing = skill / "no_such_tracker.json"
+    with pytest.raises(StaleError) as caught:
+        compiled_metadata(missing, confidence_level="high", coverage_notes="")
+    assert str(caught.value) == f"{missing}: cannot read the tracker: No such file or directory (errno 2)"
+
+
 @pytest.mark.parametrize("name, content", [
     ("compiled/account_wiki.md", lambda m: front_matter(m) + "# Wiki\n"),
     ("compiled/cluster_wiki.json", lambda m: json.dumps({"_meta": m, "clusters": []})),

@@ -76,8 +76,12 @@ def compiled_metadata(tracker_path: str | os.PathLike, *, confidence_level, cove
     tracker's own count (a top-level list or a ``"posts"`` list).
     """
     if tracker_bytes is None:
-        with open(tracker_path, "rb") as f:
-            tracker_bytes = f.read()
+        try:
+            with open(tracker_path, "rb") as f:
+                tracker_bytes = f.read()
+        except OSError as exc:  # no tracker, no content to describe: a refusal, not a traceback
+            raise StaleError(f"{os.fspath(tracker_path)}: cannot read the tracker: "
+                             f"{exc.strerror or exc} (errno {exc.errno})") from exc
     if posts_count is None:
         posts_count = count_posts(tracker_bytes)
         if posts_count is None:
