@@ -79,6 +79,9 @@ def _ascii_literal(node) -> bool:
 
 
 def _dotted(node) -> str | None:
+    """The name as spelled (``json.dump``), over libcst nodes. guard/pycode.py has the same walk over
+    stdlib ``ast`` nodes (``Name.id``, ``attr`` a str): the guard must not import libcst, and the
+    fix works on libcst's tree, so the two cannot share one."""
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
