@@ -194,6 +194,11 @@ def test_patch_reads_the_diff_for_the_files_it_edits(here, patch_command):
     assert seen(patch_command, here) == expected
 
 
+def test_patch_never_blocks_on_a_diff_that_is_not_a_file(here):
+    os.mkfifo(here / "pipe")
+    assert seen("patch -p1 < pipe; patch -i /dev/zero", here) == []
+
+
 def test_cd_moves_the_working_directory(here):
     assert seen("cd dir && echo x > a", here) == [("dir/a", WRITE)]
     assert seen("cd dir; cd ..; rm a", here) == [("a", DELETE)]

@@ -26,6 +26,7 @@ import io
 import os
 import re
 import shlex
+import stat
 from collections import namedtuple
 
 #: Effect kinds. Only APPEND is ever allowed on a policy file (and only on a log).
@@ -252,10 +253,16 @@ def _remote(operand: str) -> bool:
     return colon > 0 and "/" not in operand[:colon]
 
 
+_DIFF_LIMIT = 4 << 20  # bytes of a diff read for its file names
+
+
 def _read_text(path: str) -> str:
+    """A regular file's text (a FIFO or /dev/zero would block or never end); "" if there is none."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
+        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | getattr(os, "O_NONBLOCK", 0))) as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return ""
+            return f.read(_DIFF_LIMIT).decode("utf-8", "replace")
     except OSError:
         return ""  # a missing diff: patch fails, nothing is written
 
