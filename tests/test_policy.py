@@ -137,7 +137,7 @@ def test_pyproject_without_our_table_is_not_a_source(tmp_path):
     ("destructiv = []", "unknown key 'destructiv'"),
     ("destructive = [", "invalid TOML"),
     ('policy-document = "NOPE.md"', "'policy-document' names 'NOPE.md', which is not a file"),
-    ("audit = 3", "'audit' must be a table"),
+    ("[audit]\nx = 1", "unknown key 'audit'"),
 ])
 def test_bad_config_is_one_line_naming_file_and_problem(tmp_path, content, problem):
     config = tmp_path / "statesafe.toml"

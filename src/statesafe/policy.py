@@ -58,8 +58,6 @@ DEFAULTS: dict[str, object] = {
     "tracker": "threads_daily_tracker.json",
 }
 
-#: Sub-tables other parts of statesafe read; the policy loader passes them through.
-SECTIONS = ("audit", "guard")
 KEYS = tuple(DEFAULTS) + ("policy-document",)
 CONFIG_NAME = "statesafe.toml"
 DOCUMENT_NAME = "FAILSAFE.md"
@@ -92,11 +90,11 @@ class Policy:
     """
 
     __slots__ = ("destructive", "logs", "companion", "compiled", "keep_backups", "compiled_fields",
-                 "tracker", "sources", "sections", "root", "_entries", "_by_name", "_globbed")
+                 "tracker", "sources", "root", "_entries", "_by_name", "_globbed")
 
     def __init__(self, *, destructive: tuple[str, ...], logs: tuple[str, ...], companion: tuple[str, ...],
                  compiled: tuple[str, ...], keep_backups: int, compiled_fields: tuple[str, ...], tracker: str,
-                 sources: dict[str, str] | None = None, sections: dict[str, dict] | None = None,
+                 sources: dict[str, str] | None = None,
                  root: Path | None = None):
         self.destructive = destructive
         self.logs = logs
@@ -107,8 +105,6 @@ class Policy:
         self.tracker = tracker
         #: where each key came from: a file path (absent = DEFAULT_SOURCE)
         self.sources = sources or {}
-        #: raw sub-tables for the auditor and guard ({"audit": {...}})
-        self.sections = sections or {}
         #: directory of the config that defined this policy (None for the default)
         self.root = root
         self._entries = tuple(
@@ -181,7 +177,7 @@ class Policy:
         return [(key, value, self.sources.get(key, DEFAULT_SOURCE)) for key, value in values.items()]
 
 
-def _from_values(values: dict, sources: dict[str, str], sections: dict, root: Path | None) -> Policy:
+def _from_values(values: dict, sources: dict[str, str], root: Path | None) -> Policy:
     return Policy(
         destructive=tuple(values["destructive"]),
         logs=tuple(values["append-only"]),
@@ -191,13 +187,12 @@ def _from_values(values: dict, sources: dict[str, str], sections: dict, root: Pa
         compiled_fields=tuple(values["compiled-fields"]),
         tracker=str(values["tracker"]),
         sources=sources,
-        sections=sections,
         root=root,
     )
 
 
 def default_policy() -> Policy:
-    return _from_values(dict(DEFAULTS), {}, {}, None)
+    return _from_values(dict(DEFAULTS), {}, None)
 
 
 # --- reading a policy document (FAILSAFE.md) ---------------------------------------------
@@ -267,12 +262,8 @@ def _load_toml(path: Path) -> dict:
 
 def _check(path: Path, table: dict) -> dict:
     for key, value in table.items():
-        if key in SECTIONS:
-            if not isinstance(value, dict):
-                raise ConfigError(path, f"{key!r} must be a table, got {type(value).__name__}")
-            continue
         if key not in KEYS:
-            raise ConfigError(path, f"unknown key {key!r} (known: {', '.join(KEYS + SECTIONS)})")
+            raise ConfigError(path, f"unknown key {key!r} (known: {', '.join(KEYS)})")
         if key in CLASS_KEYS or key == "compiled-fields":
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip("/") for v in value):
                 raise ConfigError(path, f"{key!r} must be a list of non-empty strings, got {value!r}")
@@ -299,15 +290,14 @@ def _policy_from_table(path: Path, table: dict) -> Policy:
         if key in DEFAULTS:
             values[key] = tuple(value) if isinstance(value, list) else value
             sources[key] = str(path)
-    sections = {name: table[name] for name in SECTIONS if name in table}
-    return _from_values(values, sources, sections, path.parent)
+    return _from_values(values, sources, path.parent)
 
 
 def policy_from_document(path: Path) -> Policy:
     values = dict(DEFAULTS)
     found = parse_document(path)
     values.update(found)
-    return _from_values(values, {key: str(path) for key in found}, {}, path.parent)
+    return _from_values(values, {key: str(path) for key in found}, path.parent)
 
 
 def load_file(path: Path) -> Policy:
