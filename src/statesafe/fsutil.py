@@ -18,6 +18,7 @@ more permissive than the file it belongs to.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import shutil
 import stat
@@ -41,6 +42,9 @@ _SHARING_ERRORS = frozenset({5, 32, 33})
 _REPLACE_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)  # about 1.6 s in all, then give up
 _MAX_NAME_ATTEMPTS = 1000
 _COPY_CHUNK = 1 << 20
+#: names.parse_backup, remembered: a write reads the same few backup names again and again, and
+#: a parsed name (an immutable tuple) never changes
+_parse_backup = functools.lru_cache(maxsize=1024)(names.parse_backup)
 
 
 def resolve_target(path: str | os.PathLike) -> Path:
@@ -244,7 +248,7 @@ def _backup_entries(target: Path, listing: list[os.DirEntry] | None = None) -> l
     found = []
     for entry in _entries(target.parent) if listing is None else listing:
         if entry.name.startswith(prefix):
-            parsed = names.parse_backup(entry.name)
+            parsed = _parse_backup(entry.name)
             if parsed and parsed.base == target.name and not entry.is_dir(follow_symlinks=False):
                 found.append((parsed, entry.path))
     found.sort(reverse=True)
@@ -292,7 +296,7 @@ def backup_and_prune(target: Path, keep: int, *, corrupted: bool = False,
     existing = _backup_entries(target, listing)
     backup = take_backup(target, corrupted=corrupted, existing=existing)
     if backup is not None:
-        existing = sorted([*existing, (names.parse_backup(backup.name), os.fspath(backup))], reverse=True)
+        existing = sorted([*existing, (_parse_backup(backup.name), os.fspath(backup))], reverse=True)
     try:
         prune(target, keep, existing)
     except BaseException:

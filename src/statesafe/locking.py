@@ -162,6 +162,12 @@ def lock(path: str | os.PathLike, timeout: float | None = None, *, settle: bool 
     return locked(resolve_target(path), timeout, settle=settle)
 
 
+def outermost(target: Path) -> bool:
+    """Whether the calling thread, which holds ``target``'s lock, holds it only once: the
+    acquisition that settles (see :func:`locked`)."""
+    return _held[target].depth == 1
+
+
 @contextlib.contextmanager
 def locked(target: Path, timeout: float | None = None, *, settle: bool = True) -> Iterator[Path]:
     """:func:`lock` for a ``target`` already resolved (statesafe's writers have resolved it)."""

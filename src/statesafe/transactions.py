@@ -248,18 +248,23 @@ def _journals_in(directory: Path) -> list[Path]:
         return []
 
 
-def settle_target(target: Path) -> RecoveryReport:
+def settle_target(target: Path, listing: list[os.DirEntry] | None = None) -> RecoveryReport:
     """Finish or roll back any interrupted transaction that touched ``target`` (a resolved path);
-    called holding its lock, by :func:`statesafe.locking.locked` on its outermost acquisition.
+    called holding its lock, by :func:`statesafe.locking.locked` on its outermost acquisition
+    (or by a writer that took the lock with ``settle=False``, passing the directory ``listing``
+    it reads its temps and backups from: one listing where there are no journals).
 
     ``target`` itself is always brought to the transaction's decided generation; the other
     members are settled too when their locks are free (otherwise their next writer or
     ``statesafe recover`` does it). Raises WriteError if ``target`` itself cannot be settled.
     """
     report = RecoveryReport()
-    with sanctioned():
-        for journal in _journals_in(target.parent):
-            _settle_journal(journal, report, holding=target, wait=None)
+    journals = (_journals_in(target.parent) if listing is None
+                else sorted(Path(e.path) for e in listing if is_journal_name(e.name)))
+    if journals:
+        with sanctioned():
+            for journal in journals:
+                _settle_journal(journal, report, holding=target, wait=None)
     return report
 
 

@@ -35,7 +35,7 @@ except ImportError:  # Windows
 
 from statesafe import fsutil
 from statesafe.errors import PolicyViolation, PolicyWarning, WriteError
-from statesafe.locking import lock, locked
+from statesafe.locking import lock, locked, outermost
 from statesafe.policy import FileClass, Policy, load_policy
 from statesafe.sanction import sanctioned
 
@@ -88,8 +88,16 @@ def write(path: str | os.PathLike, data: bytes | str | object, *, as_class: File
 
 def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
     """The atomic replace; with ``keep_backups``, also the backup and prune of a destructive write."""
-    with locked(target):  # which settles an interrupted transaction that touched the file first
+    # one listing serves the settle check, the stale temps and the backups (nothing else makes any
+    # of them while we hold the lock); it is taken again only after settling a transaction
+    with locked(target, settle=False):
         listing = fsutil.listing(target)
+        if outermost(target):  # what locked() settles: an interrupted transaction that touched the file
+            from statesafe.transactions import is_journal_name, settle_target  # transactions builds on this module
+
+            if any(is_journal_name(e.name) for e in listing):
+                settle_target(target, listing)
+                listing = fsutil.listing(target)
         fsutil.remove_stale_temps(target, listing=listing)
         before = fsutil.stat_or_none(target)
         temp = fsutil.write_temp(target, payload, before)
