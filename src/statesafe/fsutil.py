@@ -244,12 +244,13 @@ def backups_of(target: Path) -> list[tuple[names.BackupName, Path]]:
 def _backup_entries(target: Path, listing: list[os.DirEntry] | None = None) -> list[tuple[names.BackupName, str]]:
     """:func:`backups_of` with the paths as strings: a write lists the backups every time, and
     making a Path of each costs more than the listing. ``listing``: :func:`listing`'s answer."""
-    prefix = target.name + names.BACKUP_MARK
+    base = target.name
+    prefix = base + names.BACKUP_MARK
     found = []
     for entry in _entries(target.parent) if listing is None else listing:
         if entry.name.startswith(prefix):
             parsed = _parse_backup(entry.name)
-            if parsed and parsed.base == target.name and not entry.is_dir(follow_symlinks=False):
+            if parsed and parsed.base == base and not entry.is_dir(follow_symlinks=False):
                 found.append((parsed, entry.path))
     found.sort(reverse=True)
     return found
@@ -310,9 +311,10 @@ def stale_temps(target: Path, *, only_dead_writers: bool = False,
                 listing: list[os.DirEntry] | None = None) -> list[Path]:
     """Temps of ``target`` beside it (statesafe temp names only); with ``only_dead_writers``,
     only those whose writer process no longer exists on this machine."""
-    prefix = target.name + names.TEMP_MARK
+    base = target.name
+    prefix = base + names.TEMP_MARK
     return [Path(e.path) for e in (_entries(target.parent) if listing is None else listing)
-            if e.name.startswith(prefix) and (parsed := names.parse_temp(e.name)) and parsed[0] == target.name
+            if e.name.startswith(prefix) and (parsed := names.parse_temp(e.name)) and parsed[0] == base
             and not e.is_dir(follow_symlinks=False) and not (only_dead_writers and _process_exists(parsed[1]))]
 
 
