@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -65,6 +66,24 @@ def run(line: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+def run_workflow_steps(workflow: dict, project: Path) -> None:
+    """The workflow's statesafe steps, run in the project; its SARIF must be schema-valid 2.1.0."""
+    import jsonschema
+
+    commands = [step["run"] for step in workflow["jobs"]["audit"]["steps"] if "statesafe" in step.get("run", "")]
+    assert any("--format github" in c for c in commands) and any("--format sarif" in c for c in commands)
+    for command in commands:
+        if command.startswith("statesafe "):
+            result = run(command, project)
+            assert result.returncode == 1, f"{command}: findings expected\n{result.stderr}"  # examples/ has some
+            if "--format github" in command:
+                assert "\n::error title=statesafe (FS" in result.stdout and "not annotated" in result.stdout
+    schema = json.loads((ROOT / "tests" / "data" / "sarif-2.1.0.json").read_text())
+    sarif = json.loads((project / "statesafe.sarif").read_text())
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    assert sarif["runs"][0]["results"]
+
+
 def test_every_readme_snippet_runs_in_order(project):
     main_job = BLOCKS[0][1].strip().split(" && ")[-1]
     for kind, body in [("sh", main_job), *BLOCKS[2:]]:
@@ -78,6 +97,8 @@ def test_every_readme_snippet_runs_in_order(project):
             script.write_text(body)
             result = run(f"{sys.executable} snippet.py", project)
             assert result.returncode == 0, f"{body}\n{result.stderr}"
+        elif kind == "yaml" and "jobs" in yaml.safe_load(body):
+            run_workflow_steps(yaml.safe_load(body), project)
         elif kind == "yaml":
             written = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
             assert yaml.safe_load(body) == written  # what `statesafe init` wrote
