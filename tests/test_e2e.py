@@ -218,7 +218,8 @@ def test_compliant_flows_pass_under_pytest_statesafe_and_raw_writes_fail(tmp_pat
         "test_flows.py::test_control_legacy_script": "FAILED",
     }, done.stdout + done.stderr
     assert done.returncode == 1
-    sections = dict(zip(*[iter(re.split(r"^_{3,} (test_\w+) _{3,}$", done.stdout, flags=re.M)[1:])] * 2))
+    report = done.stdout.split(" short test summary info ")[0]  # the summary names every failure
+    sections = dict(zip(*[iter(re.split(r"^_{3,} (test_\w+) _{3,}$", report, flags=re.M)[1:])] * 2))
     for control in ("test_control_raw_write_in_process", "test_control_legacy_script"):
         assert re.search(r"PolicyViolation: open with mode 'w' on \S+/threads_daily_tracker.json \(destructive",
                          sections[control]), sections[control]
