@@ -18,7 +18,6 @@ more permissive than the file it belongs to.
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import shutil
 import stat
@@ -44,7 +43,6 @@ _MAX_NAME_ATTEMPTS = 1000
 _COPY_CHUNK = 1 << 20
 #: names.parse_backup, remembered: a write reads the same few backup names again and again, and
 #: a parsed name (an immutable tuple) never changes
-_parse_backup = functools.lru_cache(maxsize=1024)(names.parse_backup)
 
 
 def resolve_target(path: str | os.PathLike) -> Path:
@@ -249,7 +247,7 @@ def _backup_entries(target: Path, listing: list[os.DirEntry] | None = None) -> l
     found = []
     for entry in _entries(target.parent) if listing is None else listing:
         if entry.name.startswith(prefix):
-            parsed = _parse_backup(entry.name)
+            parsed = names.parse_backup(entry.name)
             if parsed and parsed.base == base and not entry.is_dir(follow_symlinks=False):
                 found.append((parsed, entry.path))
     found.sort(reverse=True)
@@ -276,10 +274,10 @@ def prune(target: Path, keep: int, existing: list[tuple[names.BackupName, str | 
     ``existing``: :func:`backups_of`'s answer (newest first) when the caller already has it.
     """
     removed = []
-    kept = {False: 0, True: 0}
-    for parsed, path in _backup_entries(target) if existing is None else existing:
-        kept[parsed.corrupted] += 1
-        if kept[parsed.corrupted] > keep:
+    entries = _backup_entries(target) if existing is None else existing
+    doomed = names.beyond_keep((os.path.basename(path) for _, path in entries), keep)
+    for _, path in entries:
+        if os.path.basename(path) in doomed:
             try:
                 os.unlink(path)
             except FileNotFoundError:
@@ -297,7 +295,7 @@ def backup_and_prune(target: Path, keep: int, *, corrupted: bool = False,
     existing = _backup_entries(target, listing)
     backup = take_backup(target, corrupted=corrupted, existing=existing)
     if backup is not None:
-        existing = sorted([*existing, (_parse_backup(backup.name), os.fspath(backup))], reverse=True)
+        existing = sorted([*existing, (names.parse_backup(backup.name), os.fspath(backup))], reverse=True)
     try:
         prune(target, keep, existing)
     except BaseException:

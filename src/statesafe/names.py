@@ -13,6 +13,7 @@ counted or deleted as one.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -48,6 +49,7 @@ def utc_stamp(now: float | None = None) -> str:
     return time.strftime(STAMP_FORMAT, time.gmtime(time.time() if now is None else now))
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function the writers call on every listing entry
 def parse_backup(name: str) -> BackupName | None:
     """The parts of a statesafe backup name, or None for anything else (``x.bak-old``)."""
     m = _BACKUP_RE.match(name)
