@@ -275,9 +275,9 @@ def prune(target: Path, keep: int, existing: list[tuple[names.BackupName, str | 
     """
     removed = []
     entries = _backup_entries(target) if existing is None else existing
-    doomed = names.beyond_keep((os.path.basename(path) for _, path in entries), keep)
-    for _, path in entries:
-        if os.path.basename(path) in doomed:
+    doomed = names.excess((parsed for parsed, _ in entries), keep)
+    for parsed, path in entries:
+        if parsed in doomed:
             try:
                 os.unlink(path)
             except FileNotFoundError:

@@ -78,13 +78,15 @@ def parse_temp(name: str) -> tuple[str, int] | None:
     return (m["base"], int(m["pid"])) if m else None
 
 
+def excess(backups, keep: int) -> set[BackupName]:
+    """The backups past the ``keep`` newest of their file, ``-corrupted`` snapshots counted
+    apart: the one pruning rule, for the writers that prune and the guard that lets pruning pass."""
+    groups: dict[tuple[str, bool], list[BackupName]] = {}
+    for parsed in backups:
+        groups.setdefault((parsed.base, parsed.corrupted), []).append(parsed)
+    return {parsed for group in groups.values() for parsed in sorted(group, reverse=True)[max(keep, 0):]}
+
+
 def beyond_keep(names, keep: int) -> set[str]:
-    """The backup names past the ``keep`` newest of their file, ``-corrupted`` snapshots counted
-    apart: the one pruning rule, for the writers that prune and the guard that lets pruning pass.
-    Names that are not backups are ignored."""
-    groups: dict[tuple[str, bool], list[tuple[BackupName, str]]] = {}
-    for name in names:
-        parsed = parse_backup(name)
-        if parsed is not None:
-            groups.setdefault((parsed.base, parsed.corrupted), []).append((parsed, name))
-    return {name for group in groups.values() for _, name in sorted(group, reverse=True)[max(keep, 0):]}
+    """:func:`excess` for file names; names that are not backups are ignored."""
+    return {parsed.name for parsed in excess(filter(None, map(parse_backup, names)), keep)}
