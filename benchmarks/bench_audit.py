@@ -33,7 +33,6 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 

@@ -15,7 +15,6 @@ you care about (default: a temp dir under the working directory; /tmp may be tmp
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import tempfile
@@ -23,25 +22,10 @@ import time
 from pathlib import Path
 
 import statesafe
+from bench_writers import minimal_safe_replace  # the one baseline both benchmarks compare with
 
 FILES = ("threads_daily_tracker.json", "style_guide.md", "sub/posts_by_date.md")
 SIZES = [("1 KB", 1 << 10), ("1 MB", 1 << 20)]
-
-
-def minimal_safe_replace(path: Path, data: bytes) -> None:
-    temp = path.with_name(path.name + ".tmp-bench")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def in_transaction(root: Path, data: bytes) -> None:

@@ -102,7 +102,7 @@ def install(mode: str = "enforce", *, policy: Policy | str | os.PathLike | None 
     Calling it again replaces the mode and policy; the hook is added only once.
     Raises ConfigError for a broken policy source, here rather than at some write.
     """
-    global _state, _hook_added, _hook_live, _atexit_registered
+    global _state, _hook_added, _atexit_registered
     if mode not in ("enforce", "warn"):
         raise ValueError(f"guard mode must be 'enforce' or 'warn', got {mode!r}")
     if not isinstance(policy, Policy):

@@ -139,7 +139,7 @@ CASES = (
     ("Write a backup", "Write", {"file_path": _BACKUP, "content": "{}"}, True),
     ("Write an unrelated file", "Write", {"file_path": "notes.md", "content": "hello\n"}, False),
     ("Bash > onto the tracker", "Bash", {"command": f"echo '{{}}' > {_TRACKER}"}, True),
-    ("Bash sed -i", "Bash", {"command": f"sed -i 's/a/b/' style_guide.md"}, True),
+    ("Bash sed -i", "Bash", {"command": "sed -i 's/a/b/' style_guide.md"}, True),
     ("Bash rm of a backup", "Bash", {"command": f"rm -f {_BACKUP}"}, True),
     ("Bash python -c raw write", "Bash", {"command": f"python3 -c \"open('{_TRACKER}', 'w').write('{{}}')\""}, True),
     ("Bash >> onto the log", "Bash", {"command": f"echo '{{\"ok\": 1}}' >> {_LOG}"}, False),
