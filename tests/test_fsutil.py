@@ -22,14 +22,14 @@ def target(tmp_path):
 
 def test_resolve_target_follows_links(tmp_path, target):
     (tmp_path / "link").symlink_to(target)
-    assert fsutil.resolve_target(tmp_path / "link") == target
+    assert fsutil.resolve_target(tmp_path / "link") == str(target)
 
 
 def test_write_temp_is_complete_fsynced_and_beside_the_target(target, monkeypatch):
     synced = []
     real = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real(fd))
-    temp = fsutil.write_temp(target, b"x" * 3_000_000, os.stat(target))
+    temp = Path(fsutil.write_temp(target, b"x" * 3_000_000, os.stat(target)))
     assert temp.parent == target.parent and names.parse_temp(temp.name)[0] == TRACKER
     assert temp.read_bytes() == b"x" * 3_000_000 and len(synced) == 1
 
@@ -37,7 +37,7 @@ def test_write_temp_is_complete_fsynced_and_beside_the_target(target, monkeypatc
 def test_write_all_finishes_short_writes(target, monkeypatch):
     real = os.write
     monkeypatch.setattr(os, "write", lambda fd, data: real(fd, bytes(data[:7])))
-    temp = fsutil.write_temp(target, b"0123456789" * 10, None)
+    temp = Path(fsutil.write_temp(target, b"0123456789" * 10, None))
     assert temp.read_bytes() == b"0123456789" * 10
 
 
@@ -45,7 +45,7 @@ def test_take_backup_links_and_counts_up_within_a_second(target):
     first = fsutil.take_backup(target, stamp="20260101T000000Z")
     second = fsutil.take_backup(target, stamp="20260101T000000Z")
     snapshot = fsutil.take_backup(target, corrupted=True, stamp="20260101T000000Z")
-    assert [first.name, second.name, snapshot.name] == [
+    assert [os.path.basename(p) for p in (first, second, snapshot)] == [
         f"{TRACKER}.bak-20260101T000000Z", f"{TRACKER}.bak-20260101T000000Z-1",
         f"{TRACKER}.bak-20260101T000000Z-corrupted"]
     assert os.stat(first).st_ino == os.stat(target).st_ino
@@ -61,7 +61,7 @@ def test_prune_keeps_newest_per_kind_and_ignores_foreign_names(tmp_path, target)
         path.write_text("")
     removed = fsutil.prune(target, 5)
     assert len(removed) == 6
-    kept = [p.name for _, p in fsutil.backups_of(target)]
+    kept = [os.path.basename(p) for _, p in fsutil.backups_of(target)]
     assert sorted(kept) == sorted(names.backup_name(TRACKER, f"202601{day:02d}T000000Z", corrupted=corrupted)
                                   for day in range(4, 9) for corrupted in (False, True))
     assert all(path.exists() for path in foreign)
@@ -72,7 +72,7 @@ def test_remove_stale_temps_only_of_that_file(tmp_path, target):
     theirs = tmp_path / names.temp_name("style_guide.md")
     ours.write_text("")
     theirs.write_text("")
-    assert fsutil.remove_stale_temps(target) == [ours]
+    assert fsutil.remove_stale_temps(target) == [str(ours)]
     assert theirs.exists()
 
 
@@ -133,7 +133,7 @@ def test_commit_interrupted_after_the_rename_keeps_new_content_and_prior(target,
     monkeypatch.setattr(fsutil, "fsync_directory", lambda d, t: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         fsutil.commit(temp, target, prior, existed=True)
-    assert target.read_bytes() == b"new\n" and prior.read_bytes() == b"original\n"
+    assert target.read_bytes() == b"new\n" and Path(prior).read_bytes() == b"original\n"
     assert not fsutil.prior_disposable(temp, target, prior)  # the old version's only copy
 
 

@@ -18,7 +18,7 @@ from statesafe.sanction import sanctioned
 
 def backups(path: str | os.PathLike) -> list[Path]:
     """Every backup of ``path``, newest first (by stamp, then counter), regular and -corrupted alike."""
-    return [backup for _, backup in fsutil.backups_of(fsutil.resolve_target(path))]
+    return [Path(backup) for _, backup in fsutil.backups_of(fsutil.resolve_target(path))]
 
 
 def backup_source(path: str | os.PathLike, backup: str | os.PathLike) -> Path:
@@ -27,7 +27,7 @@ def backup_source(path: str | os.PathLike, backup: str | os.PathLike) -> Path:
     A bare name is looked up beside the file; a sibling that is a symlink to elsewhere is refused,
     a path through ``..`` that resolves to a real sibling is fine.
     """
-    target = fsutil.resolve_target(path)
+    target = Path(fsutil.resolve_target(path))
     given = Path(backup)
     if given.name == os.fspath(backup):
         given = target.parent / given
@@ -47,7 +47,7 @@ def restore(path: str | os.PathLike, backup: str | os.PathLike) -> Path | None:
     The current file is first kept as ``<name>.bak-<stamp>-corrupted`` (None if there was no
     file), then replaced atomically with a copy of the backup (the backup itself stays).
     """
-    target = fsutil.resolve_target(path)
+    target = Path(fsutil.resolve_target(path))
     source = backup_source(target, backup)
     keep = load_policy().keep_backups
     with sanctioned(), locked(target):  # which settles an interrupted transaction first
@@ -67,4 +67,4 @@ def restore(path: str | os.PathLike, backup: str | os.PathLike) -> Path | None:
                 fsutil.discard(snapshot)  # the file is unchanged: a snapshot of it snapshots nothing
             fsutil.discard(temp)
             raise
-    return snapshot
+    return None if snapshot is None else Path(snapshot)

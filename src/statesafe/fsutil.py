@@ -8,6 +8,9 @@ any other temp of the file as stale. A file outside the policy is replaced witho
 lock (no lock file beside it): there a temp is stale only once its writer's process is
 gone (``remove_stale_temps(..., only_dead_writers=True)``).
 
+Paths are taken as ``str`` or ``os.PathLike`` and the files made here are returned as ``str``:
+a 1 KB write makes a dozen paths, and pathlib would cost more than the syscalls on them.
+
 Permissions: a temp or a copied backup is created with the original's
 permission bits (which the umask can only narrow), then given the original's
 owner/group where the process may and the exact bits; a new file gets
@@ -23,7 +26,7 @@ import shutil
 import stat
 import sys
 import time
-from pathlib import Path
+from collections import namedtuple
 
 from statesafe import names
 from statesafe.errors import WriteError
@@ -34,6 +37,7 @@ STEPS = ("lock", "backup", "temp", "write", "fsync", "rename", "directory fsync"
 
 _CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
                  | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _WINDOWS = sys.platform == "win32"
 #: Windows errors a reader, indexer or virus scanner holding the file causes in os.replace:
 #: ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION.
@@ -41,20 +45,23 @@ _SHARING_ERRORS = frozenset({5, 32, 33})
 _REPLACE_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)  # about 1.6 s in all, then give up
 _MAX_NAME_ATTEMPTS = 1000
 _COPY_CHUNK = 1 << 20
-#: names.parse_backup, remembered: a write reads the same few backup names again and again, and
-#: a parsed name (an immutable tuple) never changes
+
+#: What a writer holding a file's lock finds beside it, from one listing of its directory:
+#: ``backups`` as (parsed name, path), newest first; ``temps``, the paths of its statesafe temps;
+#: ``journal``, whether a transaction journal is in the directory.
+Siblings = namedtuple("Siblings", "backups temps journal")
 
 
-def resolve_target(path: str | os.PathLike) -> Path:
+def resolve_target(path: str | os.PathLike) -> str:
     """The file a write really changes: a symlinked policy file is written through to its target.
 
     The link stays; the temp, backups and lock live beside the target, in the directory
     whose fsync makes the rename durable.
     """
-    return Path(os.path.realpath(os.fspath(path)))
+    return os.path.realpath(os.fspath(path))
 
 
-def stat_or_none(target: Path) -> os.stat_result | None:
+def stat_or_none(target: str | os.PathLike) -> os.stat_result | None:
     """The target's metadata, or None when it does not exist yet."""
     try:
         return os.stat(target)
@@ -62,14 +69,19 @@ def stat_or_none(target: Path) -> os.stat_result | None:
         return None
 
 
-def _create_exclusive(path: Path, like: os.stat_result | None) -> int:
+def beside(target: str | os.PathLike, name: str) -> str:
+    """The path of ``name`` in ``target``'s directory."""
+    return os.path.join(os.path.dirname(target), name)
+
+
+def _create_exclusive(path: str, like: os.stat_result | None) -> int:
     """Open a new file at ``path`` (never following a planted link) with ``like``'s permissions."""
     if like is None:
         return os.open(path, _CREATE_FLAGS, 0o666)  # the kernel applies the umask, like open()
     bits = stat.S_IMODE(like.st_mode)
     fd = os.open(path, _CREATE_FLAGS, bits)  # the umask can only narrow these bits
     try:
-        if hasattr(os, "fchown") and (like.st_uid, like.st_gid) != (os.geteuid(), os.getegid()):
+        if hasattr(os, "fchown") and (like.st_uid != os.geteuid() or like.st_gid != os.getegid()):
             try:
                 os.fchown(fd, like.st_uid, like.st_gid)
             except PermissionError:
@@ -83,10 +95,11 @@ def _create_exclusive(path: Path, like: os.stat_result | None) -> int:
     return fd
 
 
-def create_temp(target: Path, like: os.stat_result | None) -> tuple[int, Path]:
+def create_temp(target: str | os.PathLike, like: os.stat_result | None) -> tuple[int, str]:
     """A new temp beside ``target`` (unpredictable name, O_EXCL, O_NOFOLLOW): (fd, path)."""
+    directory, base = os.path.split(target)
     for _ in range(_MAX_NAME_ATTEMPTS):
-        temp = target.with_name(names.temp_name(target.name))
+        temp = os.path.join(directory, names.temp_name(base))
         try:
             return _create_exclusive(temp, like), temp
         except FileExistsError:
@@ -96,12 +109,14 @@ def create_temp(target: Path, like: os.stat_result | None) -> tuple[int, Path]:
     raise WriteError(target, "temp", OSError(errno.EEXIST, "no free temp name"))
 
 
-def write_all(fd: int, data: bytes, target: Path) -> None:
+def write_all(fd: int, data: bytes, target: str | os.PathLike) -> None:
     """Write every byte (os.write may write fewer than asked)."""
-    view = memoryview(data)
     try:
-        while view:
-            view = view[os.write(fd, view):]
+        written = os.write(fd, data)
+        if written < len(data):
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(fd, view):]
     except OSError as exc:
         raise WriteError(target, "write", exc) from exc
 
@@ -117,19 +132,19 @@ def _fsync(fd: int) -> None:
     os.fsync(fd)
 
 
-def fsync_file(fd: int, target: Path) -> None:
+def fsync_file(fd: int, target: str | os.PathLike) -> None:
     try:
         _fsync(fd)
     except OSError as exc:
         raise WriteError(target, "fsync", exc) from exc
 
 
-def fsync_directory(directory: Path, target: Path) -> None:
+def fsync_directory(directory: str | os.PathLike, target: str | os.PathLike) -> None:
     """Make renames and links in ``directory`` durable (a no-op on Windows, which cannot open one)."""
     if _WINDOWS:
         return
     try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(directory, _DIRECTORY_FLAGS)
         try:
             os.fsync(fd)
         finally:
@@ -138,7 +153,7 @@ def fsync_directory(directory: Path, target: Path) -> None:
         raise WriteError(target, "directory fsync", exc) from exc
 
 
-def replace(source: Path, target: Path) -> None:
+def replace(source: str | os.PathLike, target: str | os.PathLike) -> None:
     """os.replace; on Windows only, a short bounded retry on sharing violations, then the error."""
     delays = iter(_REPLACE_DELAYS if _WINDOWS else ())
     while True:
@@ -152,7 +167,7 @@ def replace(source: Path, target: Path) -> None:
             time.sleep(delay)
 
 
-def discard(path: Path) -> None:
+def discard(path: str | os.PathLike) -> None:
     """Remove a temp of ours on the way out of a failure; never masks the error being raised."""
     try:
         os.unlink(path)
@@ -160,7 +175,7 @@ def discard(path: Path) -> None:
         pass
 
 
-def write_temp(target: Path, data: bytes, like: os.stat_result | None) -> Path:
+def write_temp(target: str | os.PathLike, data: bytes, like: os.stat_result | None) -> str:
     """A complete, fsynced temp beside ``target`` holding ``data``; nothing left behind on failure."""
     fd, temp = create_temp(target, like)
     try:
@@ -178,7 +193,8 @@ def write_temp(target: Path, data: bytes, like: os.stat_result | None) -> Path:
     return temp
 
 
-def _copy_into(target: Path, backup: Path, like: os.stat_result) -> None:
+def _copy_into(target: str, backup: str) -> None:
+    like = os.stat(target)
     fd = _create_exclusive(backup, like)
     try:
         with open(target, "rb") as source, os.fdopen(fd, "wb", closefd=False) as sink:
@@ -191,8 +207,8 @@ def _copy_into(target: Path, backup: Path, like: os.stat_result) -> None:
     os.close(fd)
 
 
-def take_backup(target: Path, *, corrupted: bool = False, stamp: str | None = None,
-                existing: list[tuple[names.BackupName, str | Path]] | None = None) -> Path | None:
+def take_backup(target: str | os.PathLike, *, corrupted: bool = False, stamp: str | None = None,
+                existing: list[tuple[names.BackupName, str]] | None = None) -> str | None:
     """Keep the current ``target`` as ``<name>.bak-<stamp>[-N][-corrupted]``; None if it does not exist.
 
     O(1) where the filesystem allows: a hard link to the current inode. That link is a
@@ -201,80 +217,82 @@ def take_backup(target: Path, *, corrupted: bool = False, stamp: str | None = No
     before the rename. Where links fail it falls back to a fsynced copy. An existing name
     (an earlier backup in the same second, or a planted symlink) is never overwritten
     or followed: link and O_EXCL both refuse it, and the counter moves on. ``existing`` is
-    :func:`backups_of`'s answer when the caller already has it.
+    :func:`siblings`' backups when the caller already has them.
     """
-    like = stat_or_none(target)
-    if like is None:
-        return None
+    target = os.fspath(target)
+    directory, base = os.path.split(target)
     stamp = stamp or names.utc_stamp()
     # after the newest of this second, even if older ones were pruned: a reused counter would sort
     # as the oldest backup and be pruned at once
-    first = 1 + max((parsed.counter for parsed, _ in (_backup_entries(target) if existing is None else existing)
+    first = 1 + max((parsed.counter for parsed, _ in (siblings(target).backups if existing is None else existing)
                      if parsed.stamp == stamp and parsed.corrupted == corrupted), default=-1)
     use_link = True
     for counter in range(first, first + _MAX_NAME_ATTEMPTS):
-        backup = target.with_name(names.backup_name(target.name, stamp, counter, corrupted))
+        backup = os.path.join(directory, names.backup_name(base, stamp, counter, corrupted))
         try:
             if use_link:
                 try:
                     os.link(target, backup, follow_symlinks=False)
                     return backup
-                except FileExistsError:
-                    raise
                 except OSError as exc:
-                    if exc.errno == errno.ENOENT:
+                    if exc.errno in (errno.EEXIST, errno.ENOENT):
                         raise
                     use_link = False  # no hard links here (FAT, some network mounts, EMLINK): copy
-            _copy_into(target, backup, like)
+            _copy_into(target, backup)
             return backup
         except FileExistsError:
             continue
         except OSError as exc:
+            if exc.errno == errno.ENOENT and not os.path.lexists(target):
+                return None  # nothing to back up
             raise WriteError(target, "backup", exc) from exc
     raise WriteError(target, "backup", OSError(errno.EEXIST, "no free backup name"))
 
 
-def backups_of(target: Path) -> list[tuple[names.BackupName, Path]]:
-    """Every statesafe backup of ``target`` beside it, newest first; unparseable names are ignored."""
-    return [(parsed, Path(path)) for parsed, path in _backup_entries(target)]
+def siblings(target: str | os.PathLike) -> Siblings:
+    """The backups, temps and transaction journals beside ``target``, from one listing.
 
-
-def _backup_entries(target: Path, listing: list[os.DirEntry] | None = None) -> list[tuple[names.BackupName, str]]:
-    """:func:`backups_of` with the paths as strings: a write lists the backups every time, and
-    making a Path of each costs more than the listing. ``listing``: :func:`listing`'s answer."""
-    base = target.name
-    prefix = base + names.BACKUP_MARK
-    found = []
-    for entry in _entries(target.parent) if listing is None else listing:
-        if entry.name.startswith(prefix):
-            parsed = names.parse_backup(entry.name)
-            if parsed and parsed.base == base and not entry.is_dir(follow_symlinks=False):
-                found.append((parsed, entry.path))
-    found.sort(reverse=True)
-    return found
-
-
-def listing(target: Path) -> list[os.DirEntry]:
-    """The entries of ``target``'s directory, for a writer holding its lock to find both the stale
-    temps and the backups in one listing (nothing else makes either while it holds the lock)."""
-    return _entries(target.parent)
-
-
-def _entries(directory: Path) -> list[os.DirEntry]:
+    A writer holding the file's lock takes it once: nothing else makes a backup or temp of
+    the file, or starts a transaction on it, while the lock is held. Names that are not
+    statesafe's (``x.bak-old``) and directories are ignored.
+    """
+    directory, base = os.path.split(os.fspath(target))
+    backup_prefix, temp_prefix = base + names.BACKUP_MARK, base + names.TEMP_MARK
+    backups, temps, journal = [], [], False
     try:
-        with os.scandir(directory) as entries:
-            return list(entries)
+        with os.scandir(directory or ".") as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith(base):
+                    if name.startswith(backup_prefix):
+                        parsed = names.parse_backup(name)
+                        if parsed and parsed.base == base and not entry.is_dir(follow_symlinks=False):
+                            backups.append((parsed, entry.path))
+                    elif name.startswith(temp_prefix):
+                        parsed_temp = names.parse_temp(name)
+                        if parsed_temp and parsed_temp[0] == base and not entry.is_dir(follow_symlinks=False):
+                            temps.append(entry.path)
+                elif not journal and names.is_journal_name(name):
+                    journal = True
     except FileNotFoundError:
-        return []
+        pass
+    backups.sort(reverse=True)
+    return Siblings(backups, temps, journal)
 
 
-def prune(target: Path, keep: int, existing: list[tuple[names.BackupName, str | Path]] | None = None) -> list[Path]:
+def backups_of(target: str | os.PathLike) -> list[tuple[names.BackupName, str]]:
+    """Every statesafe backup of ``target`` beside it, newest first; unparseable names are ignored."""
+    return siblings(target).backups
+
+
+def prune(target: str | os.PathLike, keep: int, existing: list[tuple[names.BackupName, str]] | None = None
+          ) -> list[str]:
     """Delete all but the ``keep`` newest regular backups and, separately, ``-corrupted`` snapshots.
 
-    ``existing``: :func:`backups_of`'s answer (newest first) when the caller already has it.
+    ``existing``: :func:`siblings`' backups (newest first) when the caller already has them.
     """
     removed = []
-    entries = _backup_entries(target) if existing is None else existing
+    entries = backups_of(target) if existing is None else existing
     doomed = names.excess((parsed for parsed, _ in entries), keep)
     for parsed, path in entries:
         if parsed in doomed:
@@ -284,18 +302,19 @@ def prune(target: Path, keep: int, existing: list[tuple[names.BackupName, str | 
                 continue  # another process pruned it first
             except OSError as exc:
                 raise WriteError(target, "prune", exc) from exc
-            removed.append(Path(path))
+            removed.append(path)
     return removed
 
 
-def backup_and_prune(target: Path, keep: int, *, corrupted: bool = False,
-                     listing: list[os.DirEntry] | None = None) -> Path | None:
+def backup_and_prune(target: str | os.PathLike, keep: int, *, corrupted: bool = False,
+                     existing: list[tuple[names.BackupName, str]] | None = None) -> str | None:
     """:func:`take_backup`, then :func:`prune` to ``keep``, from one listing of the directory
-    (``listing``: :func:`listing`'s answer, taken under the lock)."""
-    existing = _backup_entries(target, listing)
+    (``existing``: :func:`siblings`' backups, taken under the lock)."""
+    if existing is None:
+        existing = backups_of(target)
     backup = take_backup(target, corrupted=corrupted, existing=existing)
     if backup is not None:
-        existing = sorted([*existing, (names.parse_backup(backup.name), os.fspath(backup))], reverse=True)
+        existing = sorted([*existing, (names.parse_backup(os.path.basename(backup)), backup)], reverse=True)
     try:
         prune(target, keep, existing)
     except BaseException:
@@ -305,15 +324,15 @@ def backup_and_prune(target: Path, keep: int, *, corrupted: bool = False,
     return backup
 
 
-def stale_temps(target: Path, *, only_dead_writers: bool = False,
-                listing: list[os.DirEntry] | None = None) -> list[Path]:
+def stale_temps(target: str | os.PathLike, *, only_dead_writers: bool = False) -> list[str]:
     """Temps of ``target`` beside it (statesafe temp names only); with ``only_dead_writers``,
     only those whose writer process no longer exists on this machine."""
-    base = target.name
-    prefix = base + names.TEMP_MARK
-    return [Path(e.path) for e in (_entries(target.parent) if listing is None else listing)
-            if e.name.startswith(prefix) and (parsed := names.parse_temp(e.name)) and parsed[0] == base
-            and not e.is_dir(follow_symlinks=False) and not (only_dead_writers and _process_exists(parsed[1]))]
+    temps = siblings(target).temps
+    return [temp for temp in temps if not (only_dead_writers and _process_exists(_writer(temp)))]
+
+
+def _writer(temp: str) -> int:
+    return names.parse_temp(os.path.basename(temp))[1]
 
 
 def _process_exists(pid: int) -> bool:
@@ -328,12 +347,13 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(target: Path, *, only_dead_writers: bool = False,
-                       listing: list[os.DirEntry] | None = None) -> list[Path]:
+def remove_stale_temps(target: str | os.PathLike, *, only_dead_writers: bool = False,
+                       temps: list[str] | None = None) -> list[str]:
     """Remove the stale temps of ``target`` before making a new temp: every temp when called
-    holding the file's lock, else (``only_dead_writers``) those whose writer is gone."""
+    holding the file's lock, else (``only_dead_writers``) those whose writer is gone.
+    ``temps``: :func:`siblings`' temps, when the caller holding the lock already has them."""
     removed = []
-    for temp in stale_temps(target, only_dead_writers=only_dead_writers, listing=listing):
+    for temp in stale_temps(target, only_dead_writers=only_dead_writers) if temps is None else temps:
         try:
             os.unlink(temp)
         except FileNotFoundError:
@@ -344,28 +364,28 @@ def remove_stale_temps(target: Path, *, only_dead_writers: bool = False,
     return removed
 
 
-def hold_prior(target: Path) -> Path | None:
+def hold_prior(target: str | os.PathLike) -> str | None:
     """A hard link to the current inode under a temp name, so a failed commit can put it back.
 
     For files without a backup (companion, compiled, outside the policy); the caller discards
     it after :func:`commit`, and a crash leaves it as a stale temp, cleaned like any other.
     None when the file does not exist or cannot be linked.
     """
-    if stat_or_none(target) is None:
-        return None
+    directory, base = os.path.split(target)
     for _ in range(_MAX_NAME_ATTEMPTS):
-        prior = target.with_name(names.temp_name(target.name))
+        prior = os.path.join(directory, names.temp_name(base))
         try:
             os.link(target, prior, follow_symlinks=False)
             return prior
         except FileExistsError:
             continue
         except OSError:
-            return None
+            return None  # no such file, or no hard links here
     return None
 
 
-def commit(temp: Path, target: Path, prior: Path | None, *, existed: bool) -> None:
+def commit(temp: str | os.PathLike, target: str | os.PathLike, prior: str | os.PathLike | None, *,
+           existed: bool) -> None:
     """Rename ``temp`` over ``target`` and make it durable; if that fails, put ``prior`` back.
 
     ``prior`` holds the previous inode (the hard-link backup, or :func:`hold_prior`'s link);
@@ -378,13 +398,13 @@ def commit(temp: Path, target: Path, prior: Path | None, *, existed: bool) -> No
     """
     replace(temp, target)
     try:
-        fsync_directory(target.parent, target)
+        fsync_directory(os.path.dirname(target), target)
     except Exception:
         roll_back(target, prior, existed=existed)
         raise
 
 
-def prior_disposable(temp: Path, target: Path, prior: Path) -> bool:
+def prior_disposable(temp: str | os.PathLike, target: str | os.PathLike, prior: str | os.PathLike) -> bool:
     """After a failed :func:`commit`: whether ``prior`` is only another name for what ``target``
     holds now (the rename never happened, or :func:`roll_back` put the old inode back).
 
@@ -399,16 +419,16 @@ def prior_disposable(temp: Path, target: Path, prior: Path) -> bool:
         return False
 
 
-def roll_back(target: Path, prior: Path | None, *, existed: bool) -> None:
+def roll_back(target: str | os.PathLike, prior: str | os.PathLike | None, *, existed: bool) -> None:
     """Best effort: make ``target`` the inode ``prior`` holds again (remove it if it is new)."""
     try:
         if prior is None:
             if not existed:
                 os.unlink(target)
             return
-        restored = target.with_name(names.temp_name(target.name))
+        restored = beside(target, names.temp_name(os.path.basename(target)))
         os.link(prior, restored, follow_symlinks=False)
         os.replace(restored, target)
-        fsync_directory(target.parent, target)
+        fsync_directory(os.path.dirname(target), target)
     except (OSError, WriteError):
         pass  # the error being raised already says the write failed

@@ -30,10 +30,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from statesafe import names
 from statesafe.errors import LockError, WriteError
-from statesafe.fsutil import resolve_target, stat_or_none
+from statesafe.fsutil import beside, resolve_target, stat_or_none
 
 try:
     import fcntl
@@ -42,12 +43,13 @@ except ImportError:  # Windows
 
 _OPEN_FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _POLL_INTERVAL = 0.002
+PathT = TypeVar("PathT", str, Path)
 
 
 class _Held:
     """A file's lock in this process: a thread lock in front of the one cross-process lock."""
 
-    def __init__(self, path: Path, mode: int):
+    def __init__(self, path: str, mode: int):
         self.thread_lock = threading.RLock()
         self.depth = 0
         self.path = path
@@ -59,9 +61,9 @@ class _Held:
             self.file_lock = FileLock(path, mode=mode, thread_local=False)
 
 
-_held: dict[Path, _Held] = {}
+_held: dict[str, _Held] = {}  # by resolved path
 _registry = threading.Lock()
-_inherited: list[dict[Path, _Held]] = []
+_inherited: list[dict[str, _Held]] = []
 
 
 def _forget_after_fork() -> None:
@@ -77,12 +79,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-def lock_path(target: Path) -> Path:
+def lock_path(target: str | os.PathLike) -> str:
     """Where the lock of an already resolved ``target`` lives."""
-    return target.with_name(names.lock_name(target.name))
+    return beside(target, names.lock_name(os.path.basename(target)))
 
 
-def _entry(target: Path) -> _Held:
+def _entry(target: str) -> _Held:
     with _registry:
         held = _held.get(target)
         if held is None:
@@ -93,7 +95,7 @@ def _entry(target: Path) -> _Held:
         return held
 
 
-def _flock(held: _Held, target: Path, timeout: float | None) -> None:
+def _flock(held: _Held, target: str, timeout: float | None) -> None:
     """Take the cross-process lock, polling a non-blocking flock until ``timeout`` (None: forever)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
@@ -123,7 +125,7 @@ def _flock(held: _Held, target: Path, timeout: float | None) -> None:
         os.close(fd)  # the lock file was deleted while we waited: lock the one now at its name
 
 
-def _acquire_file(held: _Held, target: Path, timeout: float | None) -> None:
+def _acquire_file(held: _Held, target: str, timeout: float | None) -> None:
     if held.file_lock is None:
         _flock(held, target, timeout)
         return
@@ -159,19 +161,19 @@ def lock(path: str | os.PathLike, timeout: float | None = None, *, settle: bool 
     transaction decided, not one its next write would overwrite. ``settle=False`` is for
     statesafe.transactions itself, which locks the members it is settling.
     """
-    return locked(resolve_target(path), timeout, settle=settle)
+    return locked(Path(resolve_target(path)), timeout, settle=settle)
 
 
-def outermost(target: Path) -> bool:
+def outermost(target: str | os.PathLike) -> bool:
     """Whether the calling thread, which holds ``target``'s lock, holds it only once: the
     acquisition that settles (see :func:`locked`)."""
-    return _held[target].depth == 1
+    return _held[os.fspath(target)].depth == 1
 
 
 @contextlib.contextmanager
-def locked(target: Path, timeout: float | None = None, *, settle: bool = True) -> Iterator[Path]:
+def locked(target: PathT, timeout: float | None = None, *, settle: bool = True) -> Iterator[PathT]:
     """:func:`lock` for a ``target`` already resolved (statesafe's writers have resolved it)."""
-    held = _entry(target)
+    held = _entry(os.fspath(target))
     started = time.monotonic()
     if not held.thread_lock.acquire(timeout=-1 if timeout is None else timeout):
         raise LockError(f"{target}: lock not acquired within {timeout}s (held by another thread)")

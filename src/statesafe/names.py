@@ -9,6 +9,7 @@ counted or deleted as one.
     <name>.bak-20260422T143012Z-corrupted   the file as it was before a restore
     <name>.tmp-20260422T143012Z-<pid>-<hex> a temp being written (stale once its writer is gone)
     .<name>.lock                            the lock file statesafe.lock() holds (kept, never deleted)
+    .statesafe-tx-<id>.journal              a transaction's journal (statesafe.transactions)
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 BACKUP_MARK = ".bak-"
 TEMP_MARK = ".tmp-"
 LOCK_SUFFIX = ".lock"
+JOURNAL_PREFIX = ".statesafe-tx-"
+JOURNAL_SUFFIX = ".journal"
 
 _BACKUP_RE = re.compile(
     r"^(?P<base>.+)\.bak-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<counter>[1-9]\d*))?(?P<corrupted>-corrupted)?$"
@@ -70,6 +73,10 @@ def temp_name(base: str, stamp: str | None = None) -> str:
 def lock_name(base: str) -> str:
     """The lock file beside a file: hidden, and never a policy, backup or temp name."""
     return f".{base}{LOCK_SUFFIX}"
+
+
+def is_journal_name(name: str) -> bool:
+    return name.startswith(JOURNAL_PREFIX) and name.endswith(JOURNAL_SUFFIX)
 
 
 def parse_temp(name: str) -> tuple[str, int] | None:

@@ -47,20 +47,15 @@ from pathlib import Path
 from statesafe import fsutil, locking, names, scan, writers
 from statesafe.compiled import require_fields
 from statesafe.errors import LockError, PolicyViolation, StatesafeError, WriteError
+from statesafe.names import JOURNAL_PREFIX, JOURNAL_SUFFIX, is_journal_name
 from statesafe.policy import FileClass, Policy, load_policy
 from statesafe.sanction import sanctioned
 
-JOURNAL_PREFIX = ".statesafe-tx-"
-JOURNAL_SUFFIX = ".journal"
 FORMAT = 1
 #: How long ``recover`` waits for a member's lock before calling its transaction busy.
 RECOVER_LOCK_WAIT = 10.0
 COMMIT, ROLLBACK = "commit", "rollback"
 _OUTCOME = {COMMIT: "rolled forward", ROLLBACK: "rolled back"}
-
-
-def is_journal_name(name: str) -> bool:
-    return name.startswith(JOURNAL_PREFIX) and name.endswith(JOURNAL_SUFFIX)
 
 
 # --- what recovery did -------------------------------------------------------------------
@@ -248,19 +243,18 @@ def _journals_in(directory: Path) -> list[Path]:
         return []
 
 
-def settle_target(target: Path, listing: list[os.DirEntry] | None = None) -> RecoveryReport:
+def settle_target(target: str | os.PathLike) -> RecoveryReport:
     """Finish or roll back any interrupted transaction that touched ``target`` (a resolved path);
     called holding its lock, by :func:`statesafe.locking.locked` on its outermost acquisition
-    (or by a writer that took the lock with ``settle=False``, passing the directory ``listing``
-    it reads its temps and backups from: one listing where there are no journals).
+    (or by a writer that took the lock with ``settle=False`` and found a journal beside the file).
 
     ``target`` itself is always brought to the transaction's decided generation; the other
     members are settled too when their locks are free (otherwise their next writer or
     ``statesafe recover`` does it). Raises WriteError if ``target`` itself cannot be settled.
     """
     report = RecoveryReport()
-    journals = (_journals_in(target.parent) if listing is None
-                else sorted(Path(e.path) for e in listing if is_journal_name(e.name)))
+    target = Path(target)
+    journals = _journals_in(target.parent)
     if journals:
         with sanctioned():
             for journal in journals:
@@ -290,17 +284,17 @@ def recover(directory: str | os.PathLike | None = None) -> RecoveryReport:
 
 
 def _remove_stale_temps(target: Path, report: RecoveryReport) -> None:
-    if not locking.lock_path(target).exists() and not _journals_in(target.parent):
+    if not os.path.exists(locking.lock_path(target)) and not _journals_in(target.parent):
         # Never locked (a file outside the policy is written without a lock): no lock file is made
         # for it here either, and only temps whose writer is gone are stale.
         try:
-            report.temps_removed.extend(fsutil.remove_stale_temps(target, only_dead_writers=True))
+            report.temps_removed.extend(map(Path, fsutil.remove_stale_temps(target, only_dead_writers=True)))
         except StatesafeError as exc:
             report.errors.append(str(exc))
         return
     try:
         with locking.lock(target, timeout=0):  # settles first: a temp named in a journal is settled, never just deleted
-            report.temps_removed.extend(fsutil.remove_stale_temps(target))
+            report.temps_removed.extend(map(Path, fsutil.remove_stale_temps(target)))
     except LockError as exc:
         report.busy.append(f"temps of {target}: {exc}")
     except StatesafeError as exc:
@@ -347,7 +341,7 @@ class Transaction:
         if not self._open:
             raise StatesafeError("this transaction is over: write inside its 'with' block")
         payload = writers.serialise(data)
-        target = fsutil.resolve_target(path)
+        target = Path(fsutil.resolve_target(path))
         file_class = FileClass(as_class) if as_class is not None else self._policy.classify_name(target)
         if file_class is FileClass.LOG:
             raise PolicyViolation(target, file_class.value, "write() in a transaction",
@@ -533,7 +527,7 @@ def transaction(*paths: str | os.PathLike, policy: Policy | None = None,
     block may then write only those. ``timeout`` bounds each lock wait (LockError).
     """
     policy = policy or load_policy()
-    declared = frozenset(fsutil.resolve_target(p) for p in paths)
+    declared = frozenset(Path(fsutil.resolve_target(p)) for p in paths)
     with contextlib.ExitStack() as held:
         with sanctioned():
             for target in sorted(declared):

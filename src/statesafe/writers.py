@@ -83,22 +83,21 @@ def write(path: str | os.PathLike, data: bytes | str | object, *, as_class: File
             _replace_unlocked(target, payload)
         else:
             _replace(target, payload, keep_backups=keep)
-    return target
+    return Path(target)
 
 
-def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
+def _replace(target: str, payload: bytes, *, keep_backups: int | None) -> None:
     """The atomic replace; with ``keep_backups``, also the backup and prune of a destructive write."""
     # one listing serves the settle check, the stale temps and the backups (nothing else makes any
     # of them while we hold the lock); it is taken again only after settling a transaction
     with locked(target, settle=False):
-        listing = fsutil.listing(target)
-        if outermost(target):  # what locked() settles: an interrupted transaction that touched the file
-            from statesafe.transactions import is_journal_name, settle_target  # transactions builds on this module
+        beside = fsutil.siblings(target)
+        if beside.journal and outermost(target):  # what locked() settles: a transaction that touched the file
+            from statesafe.transactions import settle_target  # transactions builds on this module
 
-            if any(is_journal_name(e.name) for e in listing):
-                settle_target(target, listing)
-                listing = fsutil.listing(target)
-        fsutil.remove_stale_temps(target, listing=listing)
+            settle_target(target)
+            beside = fsutil.siblings(target)
+        fsutil.remove_stale_temps(target, temps=beside.temps)
         before = fsutil.stat_or_none(target)
         temp = fsutil.write_temp(target, payload, before)
         prior = None
@@ -106,7 +105,7 @@ def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
             if keep_backups is not None:
                 # O(1) link right before the rename, and the prune before it too, so that every
                 # fallible step but the directory fsync comes before the commit point: see docs
-                prior = fsutil.backup_and_prune(target, keep_backups, listing=listing)
+                prior = fsutil.backup_and_prune(target, keep_backups, existing=beside.backups)
             else:
                 prior = fsutil.hold_prior(target)
             fsutil.commit(temp, target, prior, existed=before is not None)
@@ -121,7 +120,7 @@ def _replace(target: Path, payload: bytes, *, keep_backups: int | None) -> None:
             fsutil.discard(prior)
 
 
-def _replace_unlocked(target: Path, payload: bytes) -> None:
+def _replace_unlocked(target: str, payload: bytes) -> None:
     """The plain atomic replace of a file outside the policy: no lock, so no lock file beside it.
 
     There is no backup or prune to serialise, and concurrent writers of one such file each
@@ -143,18 +142,13 @@ def _replace_unlocked(target: Path, payload: bytes) -> None:
             fsutil.discard(prior)
 
 
-def _journal_beside(target: Path) -> bool:
+def _journal_beside(target: str) -> bool:
     """Whether an interrupted (or running) transaction may involve ``target``: then the write
     takes the lock, which settles it (or waits for it) first."""
-    from statesafe.transactions import is_journal_name  # imported here: transactions builds on this module
-
-    try:
-        return any(is_journal_name(e.name) for e in os.scandir(target.parent))
-    except FileNotFoundError:
-        return False
+    return fsutil.siblings(target).journal
 
 
-def _check_compiled(target: Path, payload: bytes, policy: Policy) -> None:
+def _check_compiled(target: str, payload: bytes, policy: Policy) -> None:
     """Refuse (StaleError) compiled content that lacks the policy's required fields."""
     from statesafe.compiled import require_fields  # only compiled writes pay for the import
 
@@ -276,7 +270,7 @@ def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = No
             finally:
                 os.close(fd)  # releases the flock
             if durable and created:
-                fsutil.fsync_directory(Path(target).parent, target)
+                fsutil.fsync_directory(os.path.dirname(target), target)
     except PolicyViolation as refused:
         warnings.warn(str(refused), PolicyWarning, stacklevel=2)
         raise
@@ -302,7 +296,7 @@ def _open_log(path: str, policy: Policy, cwd: str) -> tuple[int, str, bool]:
         try:
             fd = os.open(path, _APPEND_FLAGS)
         except FileNotFoundError:
-            target = os.fspath(fsutil.resolve_target(path))
+            target = fsutil.resolve_target(path)
             _refuse_unless_appendable(target, policy)
             try:
                 return os.open(target, _APPEND_FLAGS | _NOFOLLOW | os.O_CREAT | os.O_EXCL, 0o666), target, True
@@ -339,7 +333,7 @@ def _opened_path(fd: int, path: str) -> str:
                 return opened
         except OSError:
             pass
-    return os.fspath(fsutil.resolve_target(path))
+    return fsutil.resolve_target(path)
 
 
 def _seek_and_read(fd: int, count: int, offset: int) -> bytes:
