@@ -25,6 +25,27 @@ def test_resolve_target_follows_links(tmp_path, target):
     assert fsutil.resolve_target(tmp_path / "link") == str(target)
 
 
+@pytest.mark.parametrize("given", ["link", "dirlink/" + TRACKER, "dirlink/../" + TRACKER, "dirlink/new.json",
+                                   "dangling", "real/sub/../" + TRACKER, "real/" + TRACKER, "missing/dir/x.json"])
+def test_resolve_target_agrees_with_realpath(tmp_path, given, monkeypatch):
+    """The kernel's O_PATH resolution and os.path.realpath (the fallback) give the same file,
+    '..' after a symlinked folder included (it is physical, not textual)."""
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    (real / TRACKER).write_text("{}")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / TRACKER).write_text("{}")
+    (tmp_path / "link").symlink_to(real / TRACKER)
+    (tmp_path / "dirlink").symlink_to(real / "sub")
+    (tmp_path / "dangling").symlink_to(real / "not-yet.json")
+    monkeypatch.chdir(tmp_path)
+    expected = os.path.realpath(given)
+    assert fsutil.resolve_target(given) == expected
+    assert fsutil.resolve_target(tmp_path / given) == expected
+    monkeypatch.setattr(fsutil, "_PATH_FLAGS", 0)  # where there is no /proc
+    assert fsutil.resolve_target(given) == expected
+
+
 def test_write_temp_is_complete_fsynced_and_beside_the_target(target, monkeypatch):
     synced = []
     real = os.fsync

@@ -195,7 +195,8 @@ def test_every_filesystem_step_runs_sanctioned_and_serialising_does_not(home, mo
         real = getattr(os, name)
 
         def spy(*args, _real=real, _name=name, **kwargs):
-            seen.append((_name, sanction.active()))
+            if not (_name == "open" and args[1] & getattr(os, "O_PATH", 0)):  # resolving the path reads nothing
+                seen.append((_name, sanction.active()))
             return _real(*args, **kwargs)
         monkeypatch.setattr(os, name, spy)
 

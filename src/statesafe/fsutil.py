@@ -38,6 +38,9 @@ STEPS = ("lock", "backup", "temp", "write", "fsync", "rename", "directory fsync"
 _CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
                  | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
 _DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_PROC_FD = "/proc/self/fd/" if os.path.isdir("/proc/self/fd") else None
+#: open(2) flags that resolve a path without opening the file for I/O (Linux)
+_PATH_FLAGS = os.O_PATH | os.O_CLOEXEC if _PROC_FD and hasattr(os, "O_PATH") else 0
 _WINDOWS = sys.platform == "win32"
 #: Windows errors a reader, indexer or virus scanner holding the file causes in os.replace:
 #: ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION.
@@ -56,9 +59,35 @@ def resolve_target(path: str | os.PathLike) -> str:
     """The file a write really changes: a symlinked policy file is written through to its target.
 
     The link stays; the temp, backups and lock live beside the target, in the directory
-    whose fsync makes the rename durable.
+    whose fsync makes the rename durable. Where there is /proc, an existing file is resolved
+    by the kernel in one O_PATH open (os.path.realpath takes an lstat and a Python loop per
+    path component); anything else, e.g. a file not made yet, by os.path.realpath.
     """
-    return os.path.realpath(os.fspath(path))
+    path = os.fspath(path)
+    if _PATH_FLAGS and isinstance(path, str):
+        try:
+            fd = os.open(path, _PATH_FLAGS)
+        except OSError:
+            pass
+        else:
+            try:
+                resolved = opened_path(fd)
+            finally:
+                os.close(fd)
+            if resolved is not None:
+                return resolved
+    return os.path.realpath(path)
+
+
+def opened_path(fd: int) -> str | None:
+    """The resolved path of an open file, read back from /proc; None where that cannot be told."""
+    if not _PROC_FD:
+        return None
+    try:
+        opened = os.readlink(f"{_PROC_FD}{fd}")
+    except OSError:
+        return None
+    return opened if opened.startswith("/") and not opened.endswith(" (deleted)") else None
 
 
 def stat_or_none(target: str | os.PathLike) -> os.stat_result | None:
@@ -219,27 +248,34 @@ def take_backup(target: str | os.PathLike, *, corrupted: bool = False, stamp: st
     or followed: link and O_EXCL both refuse it, and the counter moves on. ``existing`` is
     :func:`siblings`' backups when the caller already has them.
     """
-    target = os.fspath(target)
+    taken = _take_backup(os.fspath(target), corrupted, stamp, existing)
+    return taken and taken[1]
+
+
+def _take_backup(target: str, corrupted: bool, stamp: str | None,
+                 existing: list[tuple[names.BackupName, str]] | None) -> tuple[names.BackupName, str] | None:
+    """:func:`take_backup`, returning the backup's parsed name too."""
     directory, base = os.path.split(target)
     stamp = stamp or names.utc_stamp()
     # after the newest of this second, even if older ones were pruned: a reused counter would sort
     # as the oldest backup and be pruned at once
-    first = 1 + max((parsed.counter for parsed, _ in (siblings(target).backups if existing is None else existing)
+    first = 1 + max((parsed.counter for parsed, _ in (backups_of(target) if existing is None else existing)
                      if parsed.stamp == stamp and parsed.corrupted == corrupted), default=-1)
     use_link = True
     for counter in range(first, first + _MAX_NAME_ATTEMPTS):
-        backup = os.path.join(directory, names.backup_name(base, stamp, counter, corrupted))
+        parsed = names.BackupName(stamp, counter, base, corrupted)
+        backup = os.path.join(directory, parsed.name)
         try:
             if use_link:
                 try:
                     os.link(target, backup, follow_symlinks=False)
-                    return backup
+                    return parsed, backup
                 except OSError as exc:
                     if exc.errno in (errno.EEXIST, errno.ENOENT):
                         raise
                     use_link = False  # no hard links here (FAT, some network mounts, EMLINK): copy
             _copy_into(target, backup)
-            return backup
+            return parsed, backup
         except FileExistsError:
             continue
         except OSError as exc:
@@ -312,16 +348,16 @@ def backup_and_prune(target: str | os.PathLike, keep: int, *, corrupted: bool = 
     (``existing``: :func:`siblings`' backups, taken under the lock)."""
     if existing is None:
         existing = backups_of(target)
-    backup = take_backup(target, corrupted=corrupted, existing=existing)
-    if backup is not None:
-        existing = sorted([*existing, (names.parse_backup(os.path.basename(backup)), backup)], reverse=True)
+    taken = _take_backup(os.fspath(target), corrupted, None, existing)
+    if taken is not None:
+        existing = sorted([*existing, taken], reverse=True)
     try:
         prune(target, keep, existing)
     except BaseException:
-        if backup is not None:
-            discard(backup)  # the write is abandoned: a copy of the unchanged file is no backup
+        if taken is not None:
+            discard(taken[1])  # the write is abandoned: a copy of the unchanged file is no backup
         raise
-    return backup
+    return taken and taken[1]
 
 
 def stale_temps(target: str | os.PathLike, *, only_dead_writers: bool = False) -> list[str]:

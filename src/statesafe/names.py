@@ -47,9 +47,16 @@ class BackupName(namedtuple("BackupName", "stamp counter base corrupted")):
         return f"{self.base}{BACKUP_MARK}{self.stamp}{suffix}{'-corrupted' if self.corrupted else ''}"
 
 
+_last_stamp = (-1, "")  # (second, its stamp): a write stamps its temp and its backup
+
+
 def utc_stamp(now: float | None = None) -> str:
     """Compact UTC stamp, e.g. 20260422T143012Z."""
-    return time.strftime(STAMP_FORMAT, time.gmtime(time.time() if now is None else now))
+    global _last_stamp
+    second = int(time.time() if now is None else now)
+    if _last_stamp[0] != second:
+        _last_stamp = (second, time.strftime(STAMP_FORMAT, time.gmtime(second)))
+    return _last_stamp[1]
 
 
 @functools.lru_cache(maxsize=1024)  # a pure function the writers call on every listing entry

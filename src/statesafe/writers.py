@@ -41,7 +41,6 @@ from statesafe.sanction import sanctioned
 
 _APPEND_FLAGS = os.O_RDWR | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_PROC_FD = "/proc/self/fd/" if os.path.isdir("/proc/self/fd") else None
 _LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
 # JSONEncoder.encode builds its C encoder on every call; appends build it once (without the cycle
 # check: a record that contains itself fails with RecursionError rather than ValueError)
@@ -326,14 +325,7 @@ _plain_logs: dict[tuple[str, str], tuple[str, Policy]] = {}
 
 def _opened_path(fd: int, path: str) -> str:
     """The resolved path of an open file: from /proc where there is one, else by resolving ``path``."""
-    if _PROC_FD:
-        try:
-            opened = os.readlink(f"{_PROC_FD}{fd}")
-            if opened.startswith("/") and not opened.endswith(" (deleted)"):
-                return opened
-        except OSError:
-            pass
-    return fsutil.resolve_target(path)
+    return fsutil.opened_path(fd) or fsutil.resolve_target(path)
 
 
 def _seek_and_read(fd: int, count: int, offset: int) -> bytes:
