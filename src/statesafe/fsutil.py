@@ -42,6 +42,9 @@ _PROC_FD = "/proc/self/fd/" if os.path.isdir("/proc/self/fd") else None
 #: open(2) flags that resolve a path without opening the file for I/O (Linux)
 _PATH_FLAGS = os.O_PATH | os.O_CLOEXEC if _PROC_FD and hasattr(os, "O_PATH") else 0
 _WINDOWS = sys.platform == "win32"
+_MACOS = sys.platform == "darwin"
+_POSIX_OWNERS = hasattr(os, "fchown")
+_FCHMOD = hasattr(os, "fchmod")
 #: Windows errors a reader, indexer or virus scanner holding the file causes in os.replace:
 #: ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION.
 _SHARING_ERRORS = frozenset({5, 32, 33})
@@ -110,12 +113,12 @@ def _create_exclusive(path: str, like: os.stat_result | None) -> int:
     bits = stat.S_IMODE(like.st_mode)
     fd = os.open(path, _CREATE_FLAGS, bits)  # the umask can only narrow these bits
     try:
-        if hasattr(os, "fchown") and (like.st_uid != os.geteuid() or like.st_gid != os.getegid()):
+        if _POSIX_OWNERS and (like.st_uid != os.geteuid() or like.st_gid != os.getegid()):
             try:
                 os.fchown(fd, like.st_uid, like.st_gid)
             except PermissionError:
                 pass  # not ours to give away: the file keeps our owner, never wider bits
-        if hasattr(os, "fchmod"):
+        if _FCHMOD:
             os.fchmod(fd, bits)  # after fchown, which may clear set-id bits
     except BaseException:
         os.close(fd)
@@ -151,7 +154,7 @@ def write_all(fd: int, data: bytes, target: str | os.PathLike) -> None:
 
 
 def _fsync(fd: int) -> None:
-    if sys.platform == "darwin":
+    if _MACOS:
         import fcntl
         try:
             fcntl.fcntl(fd, fcntl.F_FULLFSYNC)  # plain fsync on macOS stops at the drive's cache

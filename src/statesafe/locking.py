@@ -85,6 +85,9 @@ def lock_path(target: str | os.PathLike) -> str:
 
 
 def _entry(target: str) -> _Held:
+    held = _held.get(target)  # entries are never removed (a fork starts a new registry): no lock to read
+    if held is not None:
+        return held
     with _registry:
         held = _held.get(target)
         if held is None:
@@ -174,7 +177,7 @@ def outermost(target: str | os.PathLike) -> bool:
 def locked(target: PathT, timeout: float | None = None, *, settle: bool = True) -> Iterator[PathT]:
     """:func:`lock` for a ``target`` already resolved (statesafe's writers have resolved it)."""
     held = _entry(os.fspath(target))
-    started = time.monotonic()
+    started = None if timeout is None else time.monotonic()
     if not held.thread_lock.acquire(timeout=-1 if timeout is None else timeout):
         raise LockError(f"{target}: lock not acquired within {timeout}s (held by another thread)")
     try:

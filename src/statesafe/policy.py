@@ -68,14 +68,17 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 class _Pattern:
     """One pattern split into path components (the last one the file name)."""
 
-    __slots__ = ("parts", "file_class")
+    __slots__ = ("parts", "file_class", "_literal")
 
     def __init__(self, parts: tuple[str, ...], file_class: FileClass):
         self.parts = parts
         self.file_class = file_class
+        self._literal = list(parts) if not any(_GLOB_CHARS.search(part) for part in parts) else None
 
     def matches(self, parts: list[str]) -> bool:
         n = len(self.parts)
+        if self._literal is not None:  # most patterns: a plain comparison, no fnmatch
+            return parts[-n:] == self._literal
         return len(parts) >= n and all(
             fnmatch.fnmatchcase(have, want) for have, want in zip(parts[-n:], self.parts)
         )
