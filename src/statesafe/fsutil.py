@@ -363,17 +363,6 @@ def backup_and_prune(target: str | os.PathLike, keep: int, *, corrupted: bool = 
     return taken and taken[1]
 
 
-def stale_temps(target: str | os.PathLike, *, only_dead_writers: bool = False) -> list[str]:
-    """Temps of ``target`` beside it (statesafe temp names only); with ``only_dead_writers``,
-    only those whose writer process no longer exists on this machine."""
-    temps = siblings(target).temps
-    return [temp for temp in temps if not (only_dead_writers and _process_exists(_writer(temp)))]
-
-
-def _writer(temp: str) -> int:
-    return names.parse_temp(os.path.basename(temp))[1]
-
-
 def _process_exists(pid: int) -> bool:
     if pid == os.getpid() or _WINDOWS:  # another thread's write in flight; Windows' os.kill terminates
         return True
@@ -389,10 +378,12 @@ def _process_exists(pid: int) -> bool:
 def remove_stale_temps(target: str | os.PathLike, *, only_dead_writers: bool = False,
                        temps: list[str] | None = None) -> list[str]:
     """Remove the stale temps of ``target`` before making a new temp: every temp when called
-    holding the file's lock, else (``only_dead_writers``) those whose writer is gone.
-    ``temps``: :func:`siblings`' temps, when the caller holding the lock already has them."""
+    holding the file's lock, else (``only_dead_writers``) those whose writer process no longer
+    exists on this machine. ``temps``: :func:`siblings`' temps, when the caller already has them."""
     removed = []
-    for temp in stale_temps(target, only_dead_writers=only_dead_writers) if temps is None else temps:
+    for temp in siblings(target).temps if temps is None else temps:
+        if only_dead_writers and _process_exists(names.parse_temp(os.path.basename(temp))[1]):
+            continue
         try:
             os.unlink(temp)
         except FileNotFoundError:

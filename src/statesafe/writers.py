@@ -78,9 +78,10 @@ def write(path: str | os.PathLike, data: bytes | str | object, *, as_class: File
         _check_compiled(target, payload, policy)
     keep = policy.keep_backups if file_class is FileClass.DESTRUCTIVE else None
     with sanctioned():
-        if file_class is None and not _journal_beside(target):
-            _replace_unlocked(target, payload)
-        else:
+        beside = fsutil.siblings(target) if file_class is None else None
+        if beside is not None and not beside.journal:  # no transaction may involve the file: no lock needed
+            _replace_unlocked(target, payload, beside.temps)
+        else:  # the lock settles (or waits for) a transaction first
             _replace(target, payload, keep_backups=keep)
     return Path(target)
 
@@ -119,14 +120,14 @@ def _replace(target: str, payload: bytes, *, keep_backups: int | None) -> None:
             fsutil.discard(prior)
 
 
-def _replace_unlocked(target: str, payload: bytes) -> None:
+def _replace_unlocked(target: str, payload: bytes, temps: list[str]) -> None:
     """The plain atomic replace of a file outside the policy: no lock, so no lock file beside it.
 
     There is no backup or prune to serialise, and concurrent writers of one such file each
     rename a whole temp (the last rename wins). Without the lock a temp is stale only once its
-    writer is gone, so only temps whose process is dead are removed.
+    writer is gone, so only those of ``temps`` whose process is dead are removed.
     """
-    fsutil.remove_stale_temps(target, only_dead_writers=True)
+    fsutil.remove_stale_temps(target, only_dead_writers=True, temps=temps)
     before = fsutil.stat_or_none(target)
     temp = fsutil.write_temp(target, payload, before)
     prior = None
@@ -139,12 +140,6 @@ def _replace_unlocked(target: str, payload: bytes) -> None:
     finally:
         if prior is not None:
             fsutil.discard(prior)
-
-
-def _journal_beside(target: str) -> bool:
-    """Whether an interrupted (or running) transaction may involve ``target``: then the write
-    takes the lock, which settles it (or waits for it) first."""
-    return fsutil.siblings(target).journal
 
 
 def _check_compiled(target: str, payload: bytes, policy: Policy) -> None:
