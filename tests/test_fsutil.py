@@ -97,6 +97,18 @@ def test_remove_stale_temps_only_of_that_file(tmp_path, target):
     assert theirs.exists()
 
 
+@pytest.mark.parametrize("base", [TRACKER, ".statesafe", ".statesafe-tx", ".statesafe-tx-1"])
+def test_siblings_sees_a_journal_whatever_the_file_is_named(tmp_path, base):
+    """A file whose name starts a journal's name still sees the journal (and its settle runs)."""
+    target = tmp_path / base
+    assert not fsutil.siblings(target).journal
+    (tmp_path / f"{names.JOURNAL_PREFIX}1-2-ab{names.JOURNAL_SUFFIX}").write_text("{}")
+    (tmp_path / names.backup_name(base, "20260101T000000Z")).write_text("")
+    found = fsutil.siblings(target)
+    assert found.journal and [os.path.basename(p) for _, p in found.backups] == [
+        names.backup_name(base, "20260101T000000Z")]
+
+
 class SharingViolation(OSError):
     winerror = 32
 

@@ -302,7 +302,9 @@ def siblings(target: str | os.PathLike) -> Siblings:
         with os.scandir(directory or ".") as entries:
             for entry in entries:
                 name = entry.name
-                if name.startswith(base):
+                if names.is_journal_name(name):  # first: a file may be named like a journal's start
+                    journal = True
+                elif name.startswith(base):
                     if name.startswith(backup_prefix):
                         parsed = names.parse_backup(name)
                         if parsed and parsed.base == base and not entry.is_dir(follow_symlinks=False):
@@ -311,8 +313,6 @@ def siblings(target: str | os.PathLike) -> Siblings:
                         parsed_temp = names.parse_temp(name)
                         if parsed_temp and parsed_temp[0] == base and not entry.is_dir(follow_symlinks=False):
                             temps.append(entry.path)
-                elif not journal and names.is_journal_name(name):
-                    journal = True
     except FileNotFoundError:
         pass
     backups.sort(reverse=True)
