@@ -311,13 +311,13 @@ def test_the_hook_keeps_libcst_the_writers_and_the_auditor_off_its_path_and_the_
                             input=json.dumps(call), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "import time:" in line}
-    assert "statesafe.guard.shell" in imported  # the check is real: it sees what the hook imports
+    assert "statesafe.readers.shell" in imported  # the check is real: it sees what the hook imports
     assert not {name for name in imported if name.split(".")[0] == "libcst"
                 or name.startswith(("statesafe.writers", "statesafe.auditor", "statesafe.fsutil"))}
     assert not imported & {"dataclasses", "inspect"}  # several ms of every start, for two small classes
     direct = subprocess.run([sys.executable, "-X", "importtime", "-m", "statesafe.guard.claude_decide"],
                             input=json.dumps(call), capture_output=True, text=True, timeout=60)
-    assert direct.returncode == 2 and "statesafe.guard.shell" in direct.stderr
+    assert direct.returncode == 2 and "statesafe.readers.shell" in direct.stderr
     assert not {line for line in direct.stderr.splitlines() if line.rstrip().endswith(("| click", "| libcst"))}
 
 
@@ -398,7 +398,7 @@ def test_an_internal_error_refuses_when_a_policy_file_is_named(skill, monkeypatc
 
 
 def test_an_internal_error_in_the_shell_reader_is_caught_too(skill, monkeypatch):
-    import statesafe.guard.shell as shell
+    import statesafe.readers.shell as shell
 
     monkeypatch.setattr(shell, "effects", lambda command, cwd: 1 / 0)
     code, out, err = run_hook(payload("Bash", {"command": "sed -i s/a/b/ concept_library.md"}, skill))

@@ -210,7 +210,7 @@ def _decide(payload: object, apply: bool) -> Decision:
 
 
 def _bash(command: str, cwd: str) -> Decision:
-    from statesafe.guard.shell import ShellSyntaxError, effects
+    from statesafe.readers.shell import ShellSyntaxError, effects
 
     try:
         found = effects(command, cwd)
@@ -220,27 +220,28 @@ def _bash(command: str, cwd: str) -> Decision:
     try:
         return _judge_effects(found, cwd)
     except ConfigError as exc:
-        return _broken_policy(exc, [effect.path for effect in found], cwd)
+        return _broken_policy(exc, [effect.target for effect in found], cwd)
 
 
 def _judge_effects(found: list, cwd: str) -> Decision:
     """Refuse every effect on a policy file but an append to a log."""
-    from statesafe.guard.shell import APPEND
+    from statesafe.effects import Kind
 
     classify = _Classifier(cwd)
     reasons, notes = [], []
     for effect in found:
         if effect.tree:
-            hits, cut_short = classify.tree(effect.path, effect.name)
+            hits, cut_short = classify.tree(effect.target, effect.name)
             if cut_short:
                 notes.append(f"statesafe: {effect.how} reaches more than {TREE_LIMIT} files under "
-                             f"{effect.path}; only the first {TREE_LIMIT} were checked")
+                             f"{effect.target}; only the first {TREE_LIMIT} were checked")
+            hits.insert(0, (effect.target, classify(effect.target)))  # `rm -r tracker.json`: the name itself
         else:
-            hits = [(effect.path, classify(effect.path))]
+            hits = [(effect.target, classify(effect.target))]
         for path, file_class in hits:
-            if file_class is None or (effect.kind == APPEND and file_class is FileClass.LOG):
+            if file_class is None or (effect.kind is Kind.APPEND and file_class is FileClass.LOG):
                 continue
-            reason = refusal(f"{effect.how} would {effect.kind}", path, file_class, cwd)
+            reason = refusal(f"{effect.how} would {effect.kind.verb}", path, file_class, cwd)
             if reason not in reasons:
                 reasons.append(reason)
     if reasons:

@@ -11,7 +11,12 @@ import os
 
 import pytest
 
-from statesafe.guard.shell import APPEND, CREATE, DELETE, MOVE, WRITE, ShellSyntaxError, effects
+from statesafe.effects import Kind
+from statesafe.readers.shell import ShellSyntaxError, effects
+
+WRITE, APPEND, DELETE, CREATE = Kind.WRITE, Kind.APPEND, Kind.DELETE, Kind.CREATE
+MOVE, TRUNCATE, REMOVE_TREE = Kind.RENAME_FROM, Kind.TRUNCATE, Kind.REMOVE_TREE
+COPY_ONTO, MOVE_ONTO, RENAME_ONTO = Kind.COPY_ONTO, Kind.MOVE_ONTO, Kind.RENAME_ONTO
 
 
 @pytest.fixture
@@ -28,8 +33,8 @@ def seen(command: str, cwd) -> list[tuple[str, str]]:
     """(path, relative to cwd when inside it, kind) for each effect."""
     found = []
     for effect in effects(command, str(cwd)):
-        rel = os.path.relpath(effect.path, cwd)
-        found.append((effect.path if rel.startswith("..") else rel, effect.kind))
+        rel = os.path.relpath(effect.target, cwd)
+        found.append((effect.target if rel.startswith("..") else rel, effect.kind))
     return found
 
 
@@ -69,10 +74,10 @@ def seen(command: str, cwd) -> list[tuple[str, str]]:
     ("x=$(echo y > a)", [("a", WRITE)]),
     ("echo `rm a`", [("a", DELETE)]),
     ("if true; then rm a; fi", [("a", DELETE)]),
-    ("for f in 1; do truncate -s0 a; done", [("a", WRITE)]),
+    ("for f in 1; do truncate -s0 a; done", [("a", TRUNCATE)]),
     ("ls # it's only a comment > a\nrm b", [("b", DELETE)]),
     ("echo a#b > c", [("c", WRITE)]),
-    ("cp x \\\n  a", [("a", WRITE)]),
+    ("cp x \\\n  a", [("a", COPY_ONTO)]),
 ])
 def test_operators_and_quoting(here, command, expected):
     assert seen(command, here) == expected
@@ -92,23 +97,23 @@ def test_operators_and_quoting(here, command, expected):
     ("sed -e 's/x/y/' -i a", [("a", WRITE)]),
     ("perl -pi -e 's/x/y/' a", [("a", WRITE)]),
     ("perl -ne 'print' a", []),
-    ("cp a.json out", [("out", WRITE)]),
-    ("cp -f a.json b.json dir", [("dir/a.json", WRITE), ("dir/b.json", WRITE)]),
-    ("cp a.json dir/", [("dir/a.json", WRITE)]),
-    ("cp -t dir a.json b.json", [("dir/a.json", WRITE), ("dir/b.json", WRITE)]),
-    ("cp --target-directory=dir a.json", [("dir/a.json", WRITE)]),
-    ("cp -T a.json dir", [("dir", WRITE)]),
-    ("mv a.json out", [("out", WRITE), ("a.json", MOVE)]),
-    ("mv a.json dir", [("dir/a.json", WRITE), ("a.json", MOVE)]),
-    ("install -m 644 a.json out", [("out", WRITE)]),
+    ("cp a.json out", [("out", COPY_ONTO)]),
+    ("cp -f a.json b.json dir", [("dir/a.json", COPY_ONTO), ("dir/b.json", COPY_ONTO)]),
+    ("cp a.json dir/", [("dir/a.json", COPY_ONTO)]),
+    ("cp -t dir a.json b.json", [("dir/a.json", COPY_ONTO), ("dir/b.json", COPY_ONTO)]),
+    ("cp --target-directory=dir a.json", [("dir/a.json", COPY_ONTO)]),
+    ("cp -T a.json dir", [("dir", COPY_ONTO)]),
+    ("mv a.json out", [("out", MOVE_ONTO), ("a.json", MOVE)]),
+    ("mv a.json dir", [("dir/a.json", MOVE_ONTO), ("a.json", MOVE)]),
+    ("install -m 644 a.json out", [("out", COPY_ONTO)]),
     ("install -d dir/new", []),
-    ("ln -sf a.json out", [("out", WRITE)]),
+    ("ln -sf a.json out", [("out", COPY_ONTO)]),
     ("rm a.json", [("a.json", DELETE)]),
     ("rm -f -- -weird", [("-weird", DELETE)]),
     ("unlink a.json", [("a.json", DELETE)]),
     ("shred -n 3 a.json", [("a.json", WRITE)]),
-    ("truncate -s 0 a.json", [("a.json", WRITE)]),
-    ("truncate --size=0 a.json", [("a.json", WRITE)]),
+    ("truncate -s 0 a.json", [("a.json", TRUNCATE)]),
+    ("truncate --size=0 a.json", [("a.json", TRUNCATE)]),
     ("touch a.json", []),  # an existing file's times only
     ("touch new.json", [("new.json", CREATE)]),
     ("dd if=/dev/zero of=a.json bs=1 count=1", [("a.json", WRITE)]),
@@ -116,7 +121,7 @@ def test_operators_and_quoting(here, command, expected):
     ("wget -O a.json https://example.org", [("a.json", WRITE)]),
     ("sponge a.json", [("a.json", WRITE)]),
     ("cat a.json; grep -n x a.json; jq . a.json; head a.json", []),
-    ("cp a.json /tmp/copy", [("/tmp/copy", WRITE)]),
+    ("cp a.json /tmp/copy", [("/tmp/copy", COPY_ONTO)]),
     ("git checkout -- a.json b.json", [("a.json", WRITE), ("b.json", WRITE)]),
     ("git checkout HEAD~1 -- a.json", [("a.json", WRITE)]),
     ("git checkout HEAD a.json", [("a.json", WRITE)]),
@@ -130,13 +135,13 @@ def test_operators_and_quoting(here, command, expected):
     ("git restore -SW a.json", [("a.json", WRITE)]),
     ("git rm a.json", [("a.json", DELETE)]),
     ("git rm --cached a.json", []),
-    ("git mv a.json out", [("out", WRITE), ("a.json", MOVE)]),
-    ("rsync a.json out", [("out", WRITE)]),
-    ("rsync -av --exclude '*.tmp' a.json b.json dir", [("dir/a.json", WRITE), ("dir/b.json", WRITE)]),
-    ("rsync -a x/ dir", [("dir", WRITE)]),
-    ("rsync -a --delete x/ dir/", [("dir", WRITE), ("dir", DELETE)]),
+    ("git mv a.json out", [("out", MOVE_ONTO), ("a.json", MOVE)]),
+    ("rsync a.json out", [("out", COPY_ONTO)]),
+    ("rsync -av --exclude '*.tmp' a.json b.json dir", [("dir/a.json", COPY_ONTO), ("dir/b.json", COPY_ONTO)]),
+    ("rsync -a x/ dir", [("dir", COPY_ONTO)]),
+    ("rsync -a --delete x/ dir/", [("dir", COPY_ONTO), ("dir", DELETE)]),
     ("rsync -e ssh a.json host:backup/", []),
-    ("rsync --remove-source-files a.json out", [("out", WRITE), ("a.json", MOVE)]),
+    ("rsync --remove-source-files a.json out", [("out", COPY_ONTO), ("a.json", MOVE)]),
     ("patch a.json < fix.diff", [("a.json", WRITE)]),
     ("patch -i fix.diff a.json", [("a.json", WRITE)]),
     ("patch -d dir inner.txt fix.diff", [("dir/inner.txt", WRITE)]),
@@ -172,10 +177,10 @@ def test_globs_expand_like_the_shell(here):
 
 def test_directories_are_trees(here):
     tree = effects("rm -rf dir; mv dir /tmp/elsewhere; rm dir", str(here))
-    assert [(os.path.basename(e.path), e.kind, e.tree) for e in tree] == [
-        ("dir", DELETE, True), ("elsewhere", WRITE, False), ("dir", MOVE, True), ("dir", DELETE, False)]
+    assert [(os.path.basename(e.target), e.kind, e.tree) for e in tree] == [
+        ("dir", REMOVE_TREE, True), ("elsewhere", MOVE_ONTO, False), ("dir", MOVE, True), ("dir", DELETE, False)]
     found = effects("find . -name '*.bak-*' -delete; find dir -exec rm {} \\;; find . -name x -print", str(here))
-    assert [(e.path, e.kind, e.tree, e.name) for e in found] == [
+    assert [(e.target, e.kind, e.tree, e.name) for e in found] == [
         (str(here), DELETE, True, "*.bak-*"), (str(here / "dir"), DELETE, True, None)]
 
 
@@ -245,16 +250,20 @@ def test_nested_shells_and_eval(here):
     ("import pathlib; pathlib.Path('a').open('w')", [("a", WRITE)]),
     ("import pathlib; pathlib.Path('a').open()", []),
     ("from pathlib import Path; Path('a').unlink()", [("a", DELETE)]),
-    ("from pathlib import Path; Path('a').rename('b')", [("a", MOVE), ("b", WRITE)]),
+    ("from pathlib import Path; Path('a').rename('b')", [("a", MOVE), ("b", RENAME_ONTO)]),
     ("import os; os.remove('a')", [("a", DELETE)]),
-    ("import os; os.replace('t', 'a')", [("t", MOVE), ("a", WRITE)]),
+    ("import os; os.replace('t', 'a')", [("t", MOVE), ("a", RENAME_ONTO)]),
     ("import os; os.open('a', os.O_WRONLY | os.O_TRUNC)", [("a", WRITE)]),
     ("import os; os.open('a', os.O_WRONLY | os.O_APPEND)", [("a", APPEND)]),
     ("import os; os.open('a', os.O_RDONLY)", []),
-    ("import os; os.truncate('a', 0)", [("a", WRITE)]),
-    ("import shutil; shutil.copy('x', 'a')", [("a", WRITE)]),
-    ("import shutil; shutil.copy('a', '/tmp/x')", [("/tmp/x", WRITE)]),
-    ("import shutil; shutil.rmtree('dir')", [("dir", DELETE)]),
+    ("import os; os.truncate('a', 0)", [("a", TRUNCATE)]),
+    ("import shutil; shutil.copy('x', 'a')", [("a", COPY_ONTO)]),
+    ("import shutil; shutil.copy('a', '/tmp/x')", [("/tmp/x", COPY_ONTO)]),
+    ("import shutil; shutil.rmtree('dir')", [("dir", REMOVE_TREE)]),
+    ("from shutil import rmtree as wipe; wipe('dir')", [("dir", REMOVE_TREE)]),
+    ("import logging; logging.basicConfig(filename='a', filemode='w')", [("a", WRITE)]),
+    ("import logging; logging.basicConfig(filename='a')", [("a", APPEND)]),
+    ("import tarfile; tarfile.open('a')", []),  # a module's open(), not a path's,
     ("import os; p = 'a'; open(p, 'w')", [("a", WRITE)]),
     ("import os; open(os.path.join('dir', 'a'), 'w')", [("dir/a", WRITE)]),
     ("import os; os.system('rm a')", [("a", DELETE)]),

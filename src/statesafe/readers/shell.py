@@ -13,44 +13,34 @@ for the files it would change: redirections, ``tee``, ``sed -i`` / ``perl -i``,
 heredocs, ``bash -c`` / ``sh -c`` / ``eval`` strings (recursively), after
 ``cd`` and wrappers such as ``sudo``, ``env``, ``timeout`` or ``uv run``.
 
-This module knows nothing about the policy: it reports :class:`Effect` s
-(a path and what would happen to it) and the hook classifies the paths. What it
-cannot see is listed in docs/agent-hook.md (scripts run by name, ``xargs``,
-variables set earlier in the session, ...).
+This module knows nothing about the policy: it reports
+:class:`statesafe.effects.Effect` s (a path and what would happen to it) and
+its callers classify the paths. It asks the machine only through the
+:class:`~statesafe.readers.Filesystem` it is given: the agent hook passes the
+real one (``$VARS``, globs and folders as they are where the command will run),
+the auditor one where nothing exists (it must not read the auditing machine).
+What it cannot see is listed in docs/agent-hook.md (scripts run by name,
+``xargs``, variables set earlier in the session, ...).
 """
 
 from __future__ import annotations
 
-import glob
 import io
 import os
 import re
 import shlex
-import stat
 from collections import namedtuple
 
-#: Effect kinds. Only APPEND is ever allowed on a policy file (and only on a log).
-WRITE, APPEND, DELETE, MOVE, CREATE = "write", "append", "delete", "move away", "create"
+from statesafe.effects import Effect, Kind
+from statesafe.readers import LOCAL, Filesystem
+
+WRITE, APPEND, DELETE, CREATE, TRUNCATE = Kind.WRITE, Kind.APPEND, Kind.DELETE, Kind.CREATE, Kind.TRUNCATE
 
 _MAX_DEPTH = 8  # bash -c "bash -c ..." nesting we follow
 
 
 class ShellSyntaxError(ValueError):
     """A command line shlex cannot tokenise (an unclosed quote, a dangling escape)."""
-
-
-class Effect(namedtuple("Effect", "path kind how tree name", defaults=(False, None))):
-    """One file change a command would make.
-
-    path: absolute, against the working directory the command would have there;
-    kind: WRITE, APPEND, DELETE, MOVE or CREATE; how: the part of the command
-    that does it, for the refusal message; tree: path is a directory, the change
-    reaches every file under it; name: with tree, only files whose name matches
-    this (find -name). A namedtuple, not a dataclass: dataclasses imports
-    inspect, several ms of every hook start.
-    """
-
-    __slots__ = ()
 
 
 # --- tokens ----------------------------------------------------------------------------
@@ -219,15 +209,15 @@ _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
 _SHELLS = {"bash", "sh", "zsh", "dash", "ksh"}
 
 
-def _expand(token: _Token, cwd: str) -> list[str]:
+def _expand(token: _Token, cwd: str, fs: Filesystem) -> list[str]:
     """The word(s) the shell would pass: ~ and $VARS expanded, unquoted globs matched."""
-    text = os.path.expandvars(token.text)
+    text = fs.expand_vars(token.text)
     if token.quoted:
         return [text]
     if text.startswith("~"):
-        text = os.path.expanduser(text)
+        text = fs.expand_user(text)
     if _GLOB.search(text):
-        matches = sorted(glob.glob(os.path.join(cwd, text)))
+        matches = sorted(fs.glob(os.path.join(cwd, text)))
         if matches:
             return matches if os.path.isabs(text) else [os.path.relpath(m, cwd) for m in matches]
     return [text]
@@ -237,13 +227,13 @@ def _abs(path: str, cwd: str) -> str:
     return os.path.normpath(os.path.join(cwd, path))
 
 
-def _stdin(command: "_Simple", cwd: str) -> str | None:
+def _stdin(command: "_Simple", cwd: str, fs: Filesystem) -> str | None:
     """What a command reads on stdin: a heredoc's body, or the file of a `<` redirection."""
     if command.stdin is not None:
         return command.stdin
     for operator, source in command.redirects:
         if operator == "<":
-            return _read_text(_abs(_expand(source, cwd)[0], cwd))
+            return fs.read_text(_abs(_expand(source, cwd, fs)[0], cwd))
     return None
 
 
@@ -251,20 +241,6 @@ def _remote(operand: str) -> bool:
     """host:path or rsync://...: not a local file."""
     colon = operand.find(":")
     return colon > 0 and "/" not in operand[:colon]
-
-
-_DIFF_LIMIT = 4 << 20  # bytes of a diff read for its file names
-
-
-def _read_text(path: str) -> str:
-    """A regular file's text (a FIFO or /dev/zero would block or never end); "" if there is none."""
-    try:
-        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | getattr(os, "O_NONBLOCK", 0))) as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                return ""
-            return f.read(_DIFF_LIMIT).decode("utf-8", "replace")
-    except OSError:
-        return ""  # a missing diff: patch fails, nothing is written
 
 
 def _diff_targets(diff: str, strip: int | None) -> list[str]:
@@ -354,9 +330,16 @@ def _has_flag(options: dict[str, str], short: str, *long: str) -> bool:
 # --- commands --------------------------------------------------------------------------
 
 class _Analyzer:
-    def __init__(self, cwd: str):
+    def __init__(self, cwd: str, fs: Filesystem):
         self.cwd = cwd
+        self.fs = fs
         self.effects: list[Effect] = []
+
+    def is_dir(self, path: str) -> bool:
+        return self.fs.is_dir(_abs(path, self.cwd))
+
+    def exists(self, path: str) -> bool:
+        return self.fs.exists(_abs(path, self.cwd))
 
     def add(self, path: str, kind: str, how: str, **extra) -> None:
         self.effects.append(Effect(_abs(path, self.cwd), kind, how, **extra))
@@ -371,9 +354,9 @@ class _Analyzer:
         for operator, target in command.redirects:
             if operator not in _REDIRECTS or (operator == ">&" and (target.text.isdigit() or target.text == "-")):
                 continue  # an input, or >&2 / >&-: a descriptor, not a file
-            for path in _expand(target, self.cwd)[:1]:
+            for path in _expand(target, self.cwd, self.fs)[:1]:
                 self.add(path, _REDIRECTS[operator], f"`{operator}` redirection")
-        argv = _strip_prefixes([w for token in command.words for w in _expand(token, self.cwd)])
+        argv = _strip_prefixes([w for token in command.words for w in _expand(token, self.cwd, self.fs)])
         if not argv:
             return
         name = os.path.basename(argv[0])
@@ -385,7 +368,7 @@ class _Analyzer:
         else:
             handler = getattr(self, "cmd_" + name.replace("-", "_"), None)
             if handler == self.cmd_patch:
-                handler(args, depth, _stdin(command, self.cwd))
+                handler(args, depth, _stdin(command, self.cwd, self.fs))
             elif handler is not None:
                 handler(args, depth)
 
@@ -393,7 +376,7 @@ class _Analyzer:
 
     def cmd_cd(self, args, depth):
         operands, _ = _operands(args)
-        target = operands[0] if operands else os.path.expanduser("~")
+        target = operands[0] if operands else self.fs.expand_user("~")
         if target != "-":
             self.cwd = _abs(target, self.cwd)
 
@@ -450,24 +433,25 @@ class _Analyzer:
                 self.add(path, WRITE, "perl -i (in-place edit)")
 
     def _onto(self, args, depth, verb, with_value, moves_source):
+        onto = Kind.MOVE_ONTO if moves_source else Kind.COPY_ONTO
         operands, options = _operands(args, with_value)
         directory = options.get("-t", options.get("--target-directory"))
         if directory is None and len(operands) >= 2 and not _has_flag(options, "T", "--no-target-directory") \
-                and (len(operands) > 2 or os.path.isdir(_abs(operands[-1], self.cwd))):
+                and (len(operands) > 2 or self.is_dir(operands[-1])):
             directory = operands.pop()
         elif directory is None:
             if len(operands) < 2:
                 return
-            self.add(operands.pop(), WRITE, f"{verb} onto it")
+            self.add(operands.pop(), onto, f"{verb} onto it")
         recursive = _has_flag(options, "r", "--recursive") or _has_flag(options, "R") or \
             _has_flag(options, "a", "--archive") or verb == "mv"
         for source in operands:
             if directory is not None:
                 landing = os.path.join(directory, os.path.basename(source.rstrip("/")))
-                tree = recursive and os.path.isdir(_abs(source, self.cwd))
-                self.add(landing, WRITE, f"{verb} into {directory}", tree=tree)
+                tree = recursive and self.is_dir(source)
+                self.add(landing, onto, f"{verb} into {directory}", tree=tree)
             if moves_source:
-                self.add(source, MOVE, f"{verb} (moves it away)", tree=os.path.isdir(_abs(source, self.cwd)))
+                self.add(source, Kind.RENAME_FROM, f"{verb} (moves it away)", tree=self.is_dir(source))
 
     def cmd_cp(self, args, depth):
         self._onto(args, depth, "cp", {"-t", "-S", "--suffix", "--target-directory"}, False)
@@ -488,8 +472,10 @@ class _Analyzer:
         operands, options = _operands(args)
         recursive = _has_flag(options, "r", "--recursive") or _has_flag(options, "R")
         for path in operands:
-            tree = recursive and os.path.isdir(_abs(path, self.cwd))
-            self.add(path, DELETE, "rm -r" if tree else "rm", tree=tree)
+            if recursive and (self.is_dir(path) or not self.exists(path)):  # a folder, or one unseen
+                self.add(path, Kind.REMOVE_TREE, "rm -r", tree=True)
+            else:
+                self.add(path, DELETE, "rm")
 
     def cmd_unlink(self, args, depth):
         for path in _operands(args)[0]:
@@ -501,11 +487,11 @@ class _Analyzer:
 
     def cmd_truncate(self, args, depth):
         for path in _operands(args, {"-s", "-r", "--size", "--reference"})[0]:
-            self.add(path, WRITE, "truncate")
+            self.add(path, TRUNCATE, "truncate")
 
     def cmd_touch(self, args, depth):
         for path in _operands(args, {"-d", "-r", "-t", "--date", "--reference"})[0]:
-            if not os.path.lexists(_abs(path, self.cwd)):
+            if not self.exists(path):
                 self.add(path, CREATE, "touch (creates it)")
 
     def cmd_dd(self, args, depth):
@@ -568,7 +554,7 @@ class _Analyzer:
             if {"-b", "-B", "--orphan"} & options.keys():
                 return  # a new branch: the operands are start points
             # git checkout TREE PATH...; one operand is a branch unless such a path exists
-            paths = operands[1:] or [p for p in operands if os.path.lexists(_abs(p, self.cwd))]
+            paths = operands[1:] or [p for p in operands if self.exists(p)]
         self._replaced(paths, "git checkout (replaces it from git)")
 
     def _git_restore(self, args, depth):
@@ -579,14 +565,17 @@ class _Analyzer:
 
     def _replaced(self, paths, how):
         for path in paths:
-            self.add(path, WRITE, how, tree=os.path.isdir(_abs(path, self.cwd)))
+            self.add(path, WRITE, how, tree=self.is_dir(path))
 
     def _git_rm(self, args, depth):
         operands, options = _operands(args)
         if "--cached" not in options:
             recursive = _has_flag(options, "r")
             for path in operands:
-                self.add(path, DELETE, "git rm", tree=recursive and os.path.isdir(_abs(path, self.cwd)))
+                if recursive and (self.is_dir(path) or not self.exists(path)):
+                    self.add(path, Kind.REMOVE_TREE, "git rm -r", tree=True)
+                else:
+                    self.add(path, DELETE, "git rm")
 
     def _git_mv(self, args, depth):
         self._onto(args, depth, "git mv", set(), True)
@@ -602,18 +591,18 @@ class _Analyzer:
         if len(operands) < 2 or _remote(operands[-1]):
             return
         target = operands.pop()
-        into = target.endswith("/") or len(operands) > 1 or os.path.isdir(_abs(target, self.cwd))
+        into = target.endswith("/") or len(operands) > 1 or self.is_dir(target)
         for source in operands:
             if not into:
-                self.add(target, WRITE, "rsync onto it")
+                self.add(target, Kind.COPY_ONTO, "rsync onto it")
             elif source.endswith("/"):  # a folder's content, not the folder, lands in the target
-                self.add(target, WRITE, f"rsync into {target}", tree=True)
+                self.add(target, Kind.COPY_ONTO, f"rsync into {target}", tree=True)
             else:
                 landing = os.path.join(target, os.path.basename(source.rstrip("/")))
-                self.add(landing, WRITE, f"rsync into {target}", tree=os.path.isdir(_abs(source, self.cwd)))
+                self.add(landing, Kind.COPY_ONTO, f"rsync into {target}", tree=self.is_dir(source))
             if "--remove-source-files" in options and not _remote(source):
-                self.add(source, MOVE, "rsync --remove-source-files")
-        if any(key.startswith("--del") for key in options) and os.path.isdir(_abs(target, self.cwd)):
+                self.add(source, Kind.RENAME_FROM, "rsync --remove-source-files")
+        if any(key.startswith("--del") for key in options) and self.is_dir(target):
             self.add(target, DELETE, "rsync --delete", tree=True)
 
     def cmd_patch(self, args, depth, stdin=None):
@@ -633,7 +622,7 @@ class _Analyzer:
             self.add(os.path.join(directory, operands[0]), WRITE, "patch (edits it in place)")
             return
         diff = options.get("-i", options.get("--input"))
-        text = _read_text(_abs(diff, self.cwd)) if diff else stdin
+        text = self.fs.read_text(_abs(diff, self.cwd)) if diff else stdin
         strip = next((key[2:] for key in options if key.startswith("-p") and key[2:].isdigit()),
                      options.get("-p", options.get("--strip")))
         for name in _diff_targets(text or "", int(strip) if strip and strip.isdigit() else None):
@@ -701,17 +690,17 @@ class _Analyzer:
             self.python_code(stdin, args[i + 1:], depth)
 
     def python_code(self, code, argv, depth):
-        from statesafe.guard.pycode import python_writes
+        from statesafe.readers.python import python_effects
 
-        for target, kind, how in python_writes(code, argv, shell=lambda text: self.run(text, depth + 1)):
-            self.add(target, kind, how)
+        for effect in python_effects(code, argv, shell=lambda text: self.run(text, depth + 1)):
+            self.add(effect.target, effect.kind, effect.how, tree=effect.tree)
 
 
-def effects(command: str, cwd: str) -> list[Effect]:
-    """The file changes ``command`` would make when run in ``cwd``.
+def effects(command: str, cwd: str, fs: Filesystem = LOCAL) -> list[Effect]:
+    """The file changes ``command`` would make when run in ``cwd`` on the machine ``fs`` describes.
 
     Raises ShellSyntaxError when the line cannot be tokenised.
     """
-    analyzer = _Analyzer(os.path.abspath(cwd))
+    analyzer = _Analyzer(os.path.abspath(cwd), fs)
     analyzer.run(command)
     return analyzer.effects
