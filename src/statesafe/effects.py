@@ -88,7 +88,8 @@ class Api(NamedTuple):
     mode: the argument that decides the kind, read as ``mode_style`` says:
     "mode" (an open() mode string, ``default`` when absent), "flags" (os.O_* flags),
     "inplace" (changes only when that keyword is true), "command" (a shell command
-    line, handed to the shell reader).
+    line, handed to the shell reader); source: the file a copy, link or rename takes
+    its bytes from (the auditor asks whether that is a backup of the target).
     """
 
     name: str
@@ -97,6 +98,7 @@ class Api(NamedTuple):
     mode: Arg | None = None
     mode_style: str = ""
     default: str | None = None
+    source: Arg | None = None
 
     @property
     def method(self) -> str | None:
@@ -112,7 +114,11 @@ def _rows() -> tuple[Api, ...]:
         return Api(name, ((Arg(0, keyword), None),), None, Arg(0, keyword), "command")
 
     def rename(name, onto=Kind.RENAME_ONTO):
-        return Api(name, ((Arg(0, "src"), Kind.RENAME_FROM), (Arg(1, "dst"), onto)), "os.rename")
+        return Api(name, ((Arg(0, "src"), Kind.RENAME_FROM), (Arg(1, "dst"), onto)), "os.rename",
+                   source=Arg(0, "src"))
+
+    def copy(name, event):
+        return Api(name, ((Arg(1, "dst"), Kind.COPY_ONTO),), event, source=Arg(0, "src"))
 
     return (
         # open() and its aliases: the mode decides
@@ -131,12 +137,9 @@ def _rows() -> tuple[Api, ...]:
         Api("os.truncate", ((Arg(0, "path"), Kind.TRUNCATE),), "os.truncate"),
         rename("os.rename"), rename("os.replace"), rename("os.renames"),
         rename("shutil.move", onto=Kind.MOVE_ONTO),
-        Api("os.link", ((Arg(1, "dst"), Kind.COPY_ONTO),), "os.link"),
-        Api("os.symlink", ((Arg(1, "dst"), Kind.COPY_ONTO),), None),
-        Api("shutil.copyfile", ((Arg(1, "dst"), Kind.COPY_ONTO),), "shutil.copyfile"),
-        Api("shutil.copy", ((Arg(1, "dst"), Kind.COPY_ONTO),), "shutil.copyfile"),
-        Api("shutil.copy2", ((Arg(1, "dst"), Kind.COPY_ONTO),), "shutil.copyfile"),
-        Api("shutil.copytree", ((Arg(1, "dst"), Kind.COPY_ONTO),), "shutil.copyfile"),
+        copy("os.link", "os.link"), copy("os.symlink", None),
+        copy("shutil.copyfile", "shutil.copyfile"), copy("shutil.copy", "shutil.copyfile"),
+        copy("shutil.copy2", "shutil.copyfile"), copy("shutil.copytree", "shutil.copyfile"),
         Api("shutil.rmtree", ((Arg(0, "path"), Kind.REMOVE_TREE),), "shutil.rmtree"),
         # fileinput inplace moves the file to a backup name, then writes a new one in its place
         Api("fileinput.input", ((Arg(0, "files"), Kind.WRITE),), "os.rename", Arg(None, "inplace"), "inplace"),
@@ -147,10 +150,12 @@ def _rows() -> tuple[Api, ...]:
         Api("Path.open", ((Arg(RECEIVER), None),), "open", Arg(0, "mode"), "mode", "r"),
         Api("Path.touch", ((Arg(RECEIVER), Kind.CREATE),), "open"),
         Api("Path.unlink", ((Arg(RECEIVER), Kind.DELETE),), "os.remove"),
-        Api("Path.rename", ((Arg(RECEIVER), Kind.RENAME_FROM), (Arg(0, "target"), Kind.RENAME_ONTO)), "os.rename"),
-        Api("Path.replace", ((Arg(RECEIVER), Kind.RENAME_FROM), (Arg(0, "target"), Kind.RENAME_ONTO)), "os.rename"),
-        Api("Path.hardlink_to", ((Arg(RECEIVER), Kind.COPY_ONTO),), "os.link"),
-        Api("Path.symlink_to", ((Arg(RECEIVER), Kind.COPY_ONTO),), None),
+        Api("Path.rename", ((Arg(RECEIVER), Kind.RENAME_FROM), (Arg(0, "target"), Kind.RENAME_ONTO)), "os.rename",
+            source=Arg(RECEIVER)),
+        Api("Path.replace", ((Arg(RECEIVER), Kind.RENAME_FROM), (Arg(0, "target"), Kind.RENAME_ONTO)), "os.rename",
+            source=Arg(RECEIVER)),
+        Api("Path.hardlink_to", ((Arg(RECEIVER), Kind.COPY_ONTO),), "os.link", source=Arg(0, "target")),
+        Api("Path.symlink_to", ((Arg(RECEIVER), Kind.COPY_ONTO),), None, source=Arg(0, "target")),
         # command lines run by a shell or another process: the shell reader reads them
         shell("os.system", "command"), shell("os.popen", "cmd"),
         shell("subprocess.run", "args"), shell("subprocess.call", "args"), shell("subprocess.check_call", "args"),

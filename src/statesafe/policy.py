@@ -138,6 +138,12 @@ class Policy:
         """(last component, whether it is a glob) of every pattern: for byte-level prefilters."""
         return tuple((e.parts[-1], bool(_GLOB_CHARS.search(e.parts[-1]))) for e in self._entries)
 
+    def folder_names(self) -> tuple[str, ...]:
+        """The literal folder parts of the patterns (``compiled`` of ``compiled/*.md``): folders that
+        hold policy files by name, for byte-level prefilters of code that may remove them."""
+        return tuple(dict.fromkeys(part for e in self._entries for part in e.parts[:-1]
+                                   if not _GLOB_CHARS.search(part)))
+
     def literal_patterns(self) -> tuple[str, ...]:
         """The patterns without any glob: paths that can be looked up directly under a root."""
         return tuple("/".join(e.parts) for e in self._entries
@@ -167,6 +173,29 @@ class Policy:
             if parsed and self.classify_name("/".join(parts[:-1] + [parsed.base])):
                 return FileClass.BACKUP
         return None
+
+    def classify_tree(self, path: str) -> FileClass | None:
+        """Class of the policy files a folder holds by name alone, taken as written (no filesystem access).
+
+        For code read statically (``shutil.rmtree('compiled')``): a folder holds policy
+        files when a pattern's folder part ends in its name (``compiled/*.md``), and the
+        working directory itself (``.``, the empty path) holds every pattern's files. A
+        pattern with no folder part could match in any folder, so it alone does not make
+        a folder hold a policy file. Destructive files first, then logs, companions, compiled.
+        """
+        parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
+        found = set()
+        for entry in self._entries:
+            if not parts:
+                found.add(entry.file_class)
+                continue
+            for end in range(1, len(entry.parts)):  # the folder is entry.parts[:end]
+                held = entry.parts[:end]
+                if len(parts) >= end and all(fnmatch.fnmatchcase(have, want)
+                                             for have, want in zip(parts[-end:], held)):
+                    found.add(entry.file_class)
+                    break
+        return next((cls for cls in FileClass if cls in found), None)
 
     def classify(self, path: str | bytes | os.PathLike) -> FileClass | None:
         """Class of a real path, after resolving symlinks (a link to the tracker is the tracker)."""

@@ -47,7 +47,9 @@ for _rule in RULES.values():
 #: actions that change a file without statesafe (FS801 reports them when unresolved)
 RAW_ACTIONS = frozenset({"write", "append", "append-chunked", "touch", "rename-onto", "copy-onto", "delete",
                          "truncate", "shell-write", "shell-append", "shell-copy-onto", "shell-move-onto",
-                         "shell-move-away", "shell-delete", "shell-touch"})
+                         "shell-move-away", "shell-delete", "shell-touch", "remove-tree", "shell-remove-tree"})
+#: actions whose target is a folder removed with everything in it
+TREE_ACTIONS = frozenset({"remove-tree", "shell-remove-tree"})
 #: actions that rewrite a file as a whole, counted by the multi-file rule (FS501); shell commands too
 #: (`sed -i`, `>`, `cp`/`mv` onto it): a write run through a subprocess fails half-way all the same
 REWRITE_ACTIONS = frozenset({"write", "rename-onto", "copy-onto", "statesafe-write", "truncate", "shell-write",
@@ -202,14 +204,14 @@ def _sink_findings(resolver: Resolver, mod, fq, func, sink: Sink, strict: bool):
     unresolved = None
     classified = False
     for action, text, via, how in sink_texts(resolver, mod, fq, sink):
-        file_class = resolver.classify(text)
+        file_class = resolver.classify(text, tree=action in TREE_ACTIONS)
         if file_class is None:
             if (unresolved is None and action in RAW_ACTIONS and action != "rename-away" and not is_resolved(text)
                     and could_be_policy_name(text, resolver.policy)):
                 unresolved = text
             continue
         classified = True
-        target = display(text)
+        target = display(text) if action not in TREE_ACTIONS else f"{display(text).rstrip('/')}/* (the whole folder)"
         for rule in DISPATCH.get((file_class, action), ()):
             if rule.CODE in reported_codes:
                 continue

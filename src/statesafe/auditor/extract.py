@@ -16,14 +16,12 @@ import libcst as cst
 
 from statesafe.auditor import fixshapes as fixes
 from statesafe.auditor.summary import UNKNOWN, Call, FunctionSummary, ModuleSummary, Sink, Value
+from statesafe.effects import FUNCTIONS, METHODS, RECEIVER, Api, Kind, flags_kind, mode_kind, shown
 
-OPEN_FUNCS = {"builtins.open", "io.open", "codecs.open", "_io.open", "os.fdopen"}
-RENAME_FUNCS = {"os.rename", "os.replace", "os.renames", "shutil.move"}
-COPY_FUNCS = {"shutil.copy", "shutil.copy2", "shutil.copyfile", "os.link", "os.symlink"}
-DELETE_FUNCS = {"os.remove", "os.unlink"}
-SHELL_FUNCS = {"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
-               "subprocess.Popen", "subprocess.getoutput", "subprocess.getstatusoutput", "os.system",
-               "os.popen"}
+#: Effect kind -> the auditor's action for a Python call that does it
+ACTIONS = {Kind.WRITE: "write", Kind.TRUNCATE: "truncate", Kind.APPEND: "append", Kind.CREATE: "touch",
+           Kind.DELETE: "delete", Kind.RENAME_FROM: "rename-away", Kind.RENAME_ONTO: "rename-onto",
+           Kind.MOVE_ONTO: "rename-onto", Kind.COPY_ONTO: "copy-onto", Kind.REMOVE_TREE: "remove-tree"}
 DUMP_FUNCS = {"json.dump", "pickle.dump", "yaml.dump", "yaml.safe_dump", "marshal.dump"}
 SAME_PATH_FUNCS = {"builtins.str", "os.fspath", "os.path.abspath", "os.path.realpath", "os.path.normpath",
                    "os.path.expanduser", "os.path.expandvars", "pathlib.Path", "pathlib.PurePath",
@@ -35,7 +33,6 @@ EXISTS_METHODS = {"exists", "is_file"}
 SAME_PATH_METHODS = {"resolve", "absolute", "expanduser", "as_posix"}
 ENV_FUNCS = {"os.environ.get", "os.getenv"}
 ARGS_NAMES = {"args", "opts", "options", "ns", "namespace", "arguments", "cli_args", "parsed", "params"}
-WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC"}
 #: calls whose arguments are never paths we follow (keeps summaries small)
 _STDLIB = frozenset(sys.stdlib_module_names)
 _BUILTINS = frozenset(dir(builtins))
@@ -570,60 +567,11 @@ class Extractor(cst.CSTVisitor):
                 in_transaction=bool(self.frame.transactions), method=is_method))
 
     def call_sink(self, node: cst.Call, names: set[str]) -> bool:
-        if names & OPEN_FUNCS:
-            if "os.fdopen" in names:
-                return True
-            target = self.arg(node, 0, "file", "filename")
-            mode = self.arg(node, 1, "mode")
-            text = "r" if mode is None else self.literal(mode)
-            action = _mode_action(text)
-            if action:
-                api = f"open(..., {text!r})"
-                self.opens[id(node)] = self.add_sink(node, action, api, self.value(target))
-            return True
-        if names & {"logging.FileHandler", "logging.basicConfig"}:
-            basic = "logging.basicConfig" in names
-            target = self.arg(node, None if basic else 0, "filename")
-            mode = self.arg(node, None if basic else 1, "filemode" if basic else "mode")
-            action = _mode_action("a" if mode is None else _string(mode))
-            if target is not None and action:
-                self.add_sink(node, action, sorted(names)[0], self.value(target))
-            return True
-        if "os.open" in names:
-            flags = self.flags(self.arg(node, 1, "flags"))
-            if flags is not None:
-                action = "append" if "O_APPEND" in flags and "O_TRUNC" not in flags else (
-                    "write" if flags & WRITE_FLAGS else None)
-                if action:
-                    self.add_sink(node, action, "os.open(" + "|".join(sorted(flags)) + ")",
-                                  self.value(self.arg(node, 0, "path")))
-            return True
-        if names & RENAME_FUNCS:
-            api = sorted(names & RENAME_FUNCS)[0]
-            src, dst = self.value(self.arg(node, 0, "src")), self.value(self.arg(node, 1, "dst"))
-            self.add_sink(node, "rename-onto", api, dst, other=src)
-            self.add_sink(node, "rename-away", api, src, other=dst)
-            return True
-        if names & COPY_FUNCS:
-            api = sorted(names & COPY_FUNCS)[0]
-            src, dst = self.value(self.arg(node, 0, "src")), self.value(self.arg(node, 1, "dst"))
-            self.add_sink(node, "copy-onto", api, dst, other=src)
-            return True
-        if names & DELETE_FUNCS:
-            self.add_sink(node, "delete", sorted(names & DELETE_FUNCS)[0], self.value(self.arg(node, 0, "path")))
-            return True
-        if "os.truncate" in names:
-            self.add_sink(node, "truncate", "os.truncate", self.value(self.arg(node, 0, "path")))
-            return True
-        if names & {"fileinput.input", "fileinput.FileInput"}:
-            inplace = self.arg(node, None, "inplace")
-            if isinstance(inplace, cst.Name) and inplace.value == "True":
-                files = self.value(self.arg(node, 0, "files"))
-                self.add_sink(node, "write", "fileinput.input(inplace=True)", ("each", files))
-            return True
-        if names & SHELL_FUNCS:
-            self.add_sink(node, "shell", sorted(names & SHELL_FUNCS)[0], self.value(self.arg(node, 0, "args", "cmd",
-                                                                                               "command")))
+        if "os.fdopen" in names:
+            return True  # a descriptor, not a path
+        api = next((FUNCTIONS[name] for name in sorted(names) if name in FUNCTIONS), None)
+        if api is not None:
+            self.table_sinks(node, api)
             return True
         if names & DUMP_FUNCS:
             handle = self.arg(node, 1, "fp", "stream", "file")
@@ -651,31 +599,64 @@ class Extractor(cst.CSTVisitor):
                     "write", "writelines"):
                 self.mark_handle(receiver, "write", self.arg(node, 0))
                 return True
-        positional = [a for a in node.args if a.keyword is None and not a.star]
-        if attr in ("write_text", "write_bytes"):
-            self.add_sink(node, "write", f"Path.{attr}", self.value(receiver),
-                          data=self.value(self.arg(node, 0, "data")))
-        elif attr == "touch":
-            self.add_sink(node, "touch", "Path.touch", self.value(receiver))
-        elif attr == "unlink" and not positional:
-            self.add_sink(node, "delete", "Path.unlink", self.value(receiver))
-        elif attr in ("rename", "replace") and len(positional) == 1 and len(node.args) == 1:
-            src, dst = self.value(receiver), self.value(positional[0].value)
-            self.add_sink(node, "rename-onto", f"Path.{attr}", dst, other=src)
-            self.add_sink(node, "rename-away", f"Path.{attr}", src, other=dst)
-        elif attr in ("hardlink_to", "symlink_to") and len(positional) == 1:
-            self.add_sink(node, "copy-onto", f"Path.{attr}", self.value(receiver),
-                          other=self.value(positional[0].value))
-        elif attr == "open":
-            mode = self.arg(node, 0, "mode")
-            text = "r" if mode is None else self.literal(mode)
-            action = _mode_action(text)
-            if action:
-                self.opens[id(node)] = self.add_sink(node, action, f"Path.open({text!r})",
-                                                           self.value(receiver))
-        else:
+        api = METHODS.get(attr)
+        if api is None:
             return False
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        takes_one = sum(1 for where, _ in api.changes if where.index == 0) + (
+            api.source is not None and api.source.index == 0)
+        if takes_one and (len(positional) != 1 or len(node.args) != 1):
+            return False  # str.replace(old, new) is not Path.replace(target)
+        if api.name == "Path.unlink" and positional:
+            return False
+        self.table_sinks(node, api)
         return True
+
+    def table_sinks(self, node: cst.Call, api: Api) -> None:
+        """The sinks of one call of a row of the effects table (statesafe.effects)."""
+        decided, mode_text = None, None
+        if api.mode_style == "command":
+            self.add_sink(node, "shell", api.name, self.value(self.table_arg(node, api.mode)))
+            return
+        if api.mode_style == "mode":
+            mode = self.table_arg(node, api.mode)
+            mode_text = api.default if mode is None else self.literal(mode)
+            decided = mode_kind(mode_text) if mode_text is not None else None
+            if decided is None:
+                return  # a read, or a mode we cannot see
+        elif api.mode_style == "flags":
+            flags = self.flags(self.table_arg(node, api.mode))
+            decided = flags_kind(flags) if flags is not None else None
+            if decided is None:
+                return
+            mode_text = "|".join(sorted(flags))
+        elif api.mode_style == "inplace":
+            inplace = self.table_arg(node, api.mode)
+            if not (isinstance(inplace, cst.Name) and inplace.value == "True"):
+                return
+        targets = []
+        for where, kind in api.changes:
+            target = self.table_arg(node, where)
+            if target is None:
+                return  # logging.basicConfig() without a file name: it logs to stderr
+            targets.append((target, kind or decided))
+        source = self.value(self.table_arg(node, api.source)) if api.source else None
+        onto = next((self.value(t) for t, kind in targets if kind is not Kind.RENAME_FROM), None)
+        data = self.value(self.arg(node, 0, "data")) if api.name in ("Path.write_text", "Path.write_bytes") \
+            else None
+        for target, kind in targets:
+            value = self.value(target)
+            if api.mode_style == "inplace" and value[0] != "lit":
+                value = ("each", value)  # fileinput.input(files): a list of files, or one
+            other = onto if kind is Kind.RENAME_FROM else source
+            index = self.add_sink(node, ACTIONS[kind], shown(api, mode_text), value, other=other, data=data)
+            if api.event == "open" and api.mode_style == "mode" and not api.name.startswith("logging"):
+                self.opens[id(node)] = index
+
+    def table_arg(self, node: cst.Call, where) -> cst.BaseExpression | None:
+        if where.index == RECEIVER:
+            return node.func.value if isinstance(node.func, cst.Attribute) else None
+        return self.arg(node, where.index, *([where.keyword] if where.keyword else []))
 
     def mark_handle(self, handle: cst.BaseExpression | None, how: str, written=None) -> None:
         """json.dump / .write into a handle opened for append: is the record one whole line?"""
@@ -755,17 +736,6 @@ def _small(value: Value, limit: int = 96) -> bool:
         return all(walk(x) for x in v if isinstance(x, tuple))
 
     return walk(value)
-
-
-def _mode_action(mode: str | None) -> str | None:
-    """'append' or 'write' for a mode that writes, None for a read (or a mode we cannot see)."""
-    if mode is None:
-        return None
-    if "a" in mode:
-        return "append"
-    if any(c in mode for c in "wx+"):
-        return "write"
-    return None
 
 
 def _one_line(node: cst.BaseExpression) -> bool:

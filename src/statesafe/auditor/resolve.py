@@ -364,10 +364,11 @@ class Resolver:
                 return False
         return True
 
-    def classify(self, text: str) -> FileClass | None:
+    def classify(self, text: str, tree: bool = False) -> FileClass | None:
+        """Class of the file a text names; with ``tree``, of the policy files the folder it names holds."""
         if not is_resolved(text):
             return None
-        return self.policy.classify_name(text)
+        return self.policy.classify_tree(text) if tree else self.policy.classify_name(text)
 
 
 def _common(a: list[str], b: list[str]) -> int:

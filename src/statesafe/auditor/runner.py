@@ -74,6 +74,8 @@ def needles(policy: Policy) -> tuple[tuple[bytes, tuple[bytes, ...]], ...] | Non
     extension); a glob with no literal worth the name (``*``) makes every
     module a seed (None). Grouped by extension because the few extensions are
     rare in code: most files are scanned once per extension, not once per name.
+    A folder that patterns name (``compiled``) is a stem with no extension: removing
+    it removes the policy files in it.
     """
     groups: dict[bytes, set[bytes]] = {}
     for base, is_glob in policy.file_names():
@@ -86,6 +88,9 @@ def needles(policy: Policy) -> tuple[tuple[bytes, tuple[bytes, ...]], ...] | Non
         stem, dot, ext = base.rpartition(".")
         stem, ext = (stem.encode(), b"." + ext.encode()) if dot and stem else (base.encode(), b"")
         groups.setdefault(ext, set()).add(stem)
+    for folder in policy.folder_names():  # shutil.rmtree("compiled") names no file, only its folder
+        if len(folder) >= 3:
+            groups.setdefault(b"", set()).add(folder.encode())
     return tuple((ext, tuple(sorted(stems))) for ext, stems in sorted(groups.items()))
 
 

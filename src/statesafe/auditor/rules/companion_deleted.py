@@ -30,7 +30,8 @@ class CompanionDeleted(Rule):
     NAME = "companion-deleted"
     MESSAGE = "{api} deletes, truncates or moves away the companion file {target}"
     FILE_CLASSES = frozenset({FileClass.COMPANION})
-    ACTIONS = frozenset({"delete", "truncate", "rename-away", "shell-delete", "shell-move-away"})
+    ACTIONS = frozenset({"delete", "truncate", "rename-away", "shell-delete", "shell-move-away", "remove-tree",
+                         "shell-remove-tree"})
 
     VALID = [
         Valid('import os\nos.remove("posts_by_date.md.tmp")\n'),

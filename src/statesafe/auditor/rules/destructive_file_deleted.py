@@ -6,7 +6,7 @@ class DestructiveFileDeleted(Rule):
     '''
     ## What it does
     Checks for a destructive-writes file removed (`os.remove`, `os.unlink`, `Path.unlink`),
-    truncated (`os.truncate`) or renamed away.
+    truncated (`os.truncate`) or renamed away, or the folder holding it removed (`shutil.rmtree`).
 
     ## Why is this bad?
     The file is the skill's persistent state; deleting or truncating it outside statesafe leaves
@@ -31,7 +31,7 @@ class DestructiveFileDeleted(Rule):
     NAME = "destructive-file-deleted"
     MESSAGE = "{api} deletes, truncates or moves away the destructive file {target}"
     FILE_CLASSES = frozenset({FileClass.DESTRUCTIVE})
-    ACTIONS = frozenset({"delete", "truncate", "rename-away"})
+    ACTIONS = frozenset({"delete", "truncate", "rename-away", "remove-tree"})
 
     VALID = [
         Valid('import os\nos.remove("threads_daily_tracker.json.tmp-20260101T000000Z-1-ab")\n'),
@@ -43,4 +43,5 @@ class DestructiveFileDeleted(Rule):
         Invalid('import os\nos.unlink(os.path.join("data", "threads_booster_config.json"))\n', line=2),
         Invalid('import os\nos.rename("style_guide.md", "style_guide.old")\n', line=2),
         Invalid('from pathlib import Path\nPath("brand_voice.md").rename("brand_voice.old")\n', line=2),
+        Invalid('import shutil\nshutil.rmtree(".")  # threads_daily_tracker.json lives here\n', line=2),
     ]

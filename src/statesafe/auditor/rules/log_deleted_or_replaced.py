@@ -30,7 +30,7 @@ class LogDeletedOrReplaced(Rule):
     NAME = "log-deleted-or-replaced"
     MESSAGE = "{api} deletes, truncates or replaces the append-only log {target}"
     FILE_CLASSES = frozenset({FileClass.LOG})
-    ACTIONS = frozenset({"delete", "truncate", "rename-away", "rename-onto", "copy-onto"})
+    ACTIONS = frozenset({"delete", "truncate", "rename-away", "rename-onto", "copy-onto", "remove-tree"})
 
     VALID = [
         Valid('import shutil\nshutil.copy("threads_refresh.log", "/tmp/refresh-copy.log")\n'),

@@ -30,7 +30,8 @@ class ShellRewriteOfLog(Rule):
     NAME = "shell-rewrite-of-log"
     MESSAGE = "a shell command ({api}) rewrites or deletes the append-only log {target}"
     FILE_CLASSES = frozenset({FileClass.LOG})
-    ACTIONS = frozenset({"shell-write", "shell-copy-onto", "shell-move-onto", "shell-move-away", "shell-delete"})
+    ACTIONS = frozenset({"shell-write", "shell-copy-onto", "shell-move-onto", "shell-move-away", "shell-delete",
+                         "shell-remove-tree"})
 
     VALID = [
         Valid('import os\nos.system("echo done >> threads_refresh.log")\n'),

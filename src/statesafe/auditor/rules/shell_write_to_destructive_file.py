@@ -33,7 +33,7 @@ class ShellWriteToDestructiveFile(Rule):
     MESSAGE = "a shell command ({api}) writes the destructive file {target} raw"
     FILE_CLASSES = frozenset({FileClass.DESTRUCTIVE})
     ACTIONS = frozenset({"shell-write", "shell-append", "shell-copy-onto", "shell-move-onto", "shell-move-away",
-                         "shell-delete", "shell-touch"})
+                         "shell-delete", "shell-touch", "shell-remove-tree"})
 
     VALID = [
         Valid('import subprocess\nsubprocess.run(["cp", "threads_daily_tracker.json", "/tmp/x.json"])\n'),
