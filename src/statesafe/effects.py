@@ -89,7 +89,8 @@ class Api(NamedTuple):
     "mode" (an open() mode string, ``default`` when absent), "flags" (os.O_* flags),
     "inplace" (changes only when that keyword is true), "command" (a shell command
     line, handed to the shell reader); source: the file a copy, link or rename takes
-    its bytes from (the auditor asks whether that is a backup of the target).
+    its bytes from (the auditor asks whether that is a backup of the target); tree: the
+    targets are folders and the change reaches every file in them (``shutil.copytree``).
     """
 
     name: str
@@ -99,6 +100,7 @@ class Api(NamedTuple):
     mode_style: str = ""
     default: str | None = None
     source: Arg | None = None
+    tree: bool = False
 
     @property
     def method(self) -> str | None:
@@ -139,7 +141,8 @@ def _rows() -> tuple[Api, ...]:
         rename("shutil.move", onto=Kind.MOVE_ONTO),
         copy("os.link", "os.link"), copy("os.symlink", None),
         copy("shutil.copyfile", "shutil.copyfile"), copy("shutil.copy", "shutil.copyfile"),
-        copy("shutil.copy2", "shutil.copyfile"), copy("shutil.copytree", "shutil.copyfile"),
+        copy("shutil.copy2", "shutil.copyfile"),
+        Api("shutil.copytree", ((Arg(1, "dst"), Kind.COPY_ONTO),), "shutil.copyfile", source=Arg(0, "src"), tree=True),
         Api("shutil.rmtree", ((Arg(0, "path"), Kind.REMOVE_TREE),), "shutil.rmtree"),
         # fileinput inplace moves the file to a backup name, then writes a new one in its place
         Api("fileinput.input", ((Arg(0, "files"), Kind.WRITE),), "os.rename", Arg(None, "inplace"), "inplace"),

@@ -155,7 +155,7 @@ def python_effects(code: str, argv: list[str], shell: Callable[[str], None]) -> 
             continue
         for target, kind, how in _changes(node, api, reader, shell):
             path = reader.text(target)
-            tree_wide = kind is Kind.REMOVE_TREE
+            tree_wide = api.tree or kind is Kind.REMOVE_TREE
             if path is not None:
                 found.append(Effect(path, kind, f"python: {how}", tree_wide))
             else:  # computed target: every literal and argument could be it
