@@ -1,4 +1,4 @@
-"""The console script: every error is one `statesafe: error:` line with exit 2 (DECISIONS.md)."""
+"""The console script: every error, usage errors included, is one `statesafe: error:` line with exit 2."""
 
 from __future__ import annotations
 

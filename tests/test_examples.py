@@ -69,7 +69,7 @@ def snapshot(workdir: Path) -> dict[str, bytes]:
 
 
 def metadata(path: Path) -> dict:
-    """The five required fields as a compiled file carries them (DECISIONS.md, "Compiled memory")."""
+    """The five required fields as a compiled file carries them (front matter in markdown, top-level keys in JSON)."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".md":
         block = re.match(r"---\n(.*?)\n---\n", text, re.S)

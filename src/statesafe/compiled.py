@@ -2,7 +2,8 @@
 
 Every compiled file carries the policy's required fields (``Policy.compiled_fields``;
 by default generated_at, source_tracker_hash, posts_count, confidence_level,
-coverage_notes), placed by format (DECISIONS.md, "Compiled memory"):
+coverage_notes), placed by format, the same for the writers, ``statesafe check``, the auditor
+and the guard:
 
 - ``.md`` / ``.markdown``: a front-matter block at the very top, ``---`` ... ``---``,
   one ``key: value`` per line (values as JSON scalars, which YAML reads alike).

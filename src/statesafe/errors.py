@@ -1,4 +1,11 @@
-"""Everything statesafe raises on purpose (see DECISIONS.md, "Errors")."""
+"""Everything statesafe raises on purpose.
+
+All of it is a :class:`StatesafeError`. A write that fails on an OS error raises a
+:class:`WriteError`, also an ``OSError`` keeping the errno, naming the file, the step
+and the cause. :class:`PolicyViolation` (the guard's refusal) is deliberately not an
+``OSError``, so ``except OSError:`` cannot swallow it; it warns before it is raised and
+survives pickling (pytest-xdist). On the CLI each is one ``statesafe: error:`` line, exit 2.
+"""
 
 from __future__ import annotations
 
