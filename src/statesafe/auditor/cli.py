@@ -43,15 +43,11 @@ def audit(ctx: click.Context, paths: Sequence[str], output_format: str, strict: 
 
     Exit status: 0 clean, 1 findings remain, 2 usage, configuration or read errors.
     """
-    from statesafe.policy import load_policy
-
-    policy = load_policy()
-
     def run():
         from statesafe.auditor import runner
 
-        try:
-            return runner.audit(paths, policy, strict=strict, excludes=excludes, use_cache=not no_cache)
+        try:  # each file under the policy nearest to it
+            return runner.audit(paths, None, strict=strict, excludes=excludes, use_cache=not no_cache)
         except (StatesafeError, KeyboardInterrupt):
             raise
         except Exception:  # a bug, not a finding: say so, and keep exit 1 meaning "findings"

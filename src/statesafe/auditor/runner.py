@@ -212,10 +212,15 @@ def _summarize_all(items: list[tuple[str, bytes]], policy: Policy, jobs: int | N
 
 # --- the run ---------------------------------------------------------------------------------
 
-def audit(paths: Sequence[str], policy: Policy, *, strict: bool = False, excludes: Sequence[str] = (),
-          use_cache: bool = True, jobs: int | None = None, prefilter: bool = True) -> Report:
-    """Audit PATHs under ``policy``: findings after suppressions, plus run statistics.
+def audit(paths: Sequence[str], policy: Policy | None = None, *, strict: bool = False,
+          excludes: Sequence[str] = (), use_cache: bool = True, jobs: int | None = None,
+          prefilter: bool = True) -> Report:
+    """Audit PATHs: findings after suppressions, plus run statistics.
 
+    With ``policy`` every file is judged under it; without, each file is judged under the
+    policy nearest to it (its folder's statesafe.toml, ``[tool.statesafe]`` or FAILSAFE.md,
+    or the nearest above), so a repository of several skills audited from its root gets
+    each skill's own rules. Files under the same policy are resolved together.
     Files named one by one (pre-commit) are resolved together with the candidate
     files beside them, so a changed helper is judged with its unchanged callers;
     findings are reported for the named files (or made through a call in one).
@@ -223,6 +228,37 @@ def audit(paths: Sequence[str], policy: Policy, *, strict: bool = False, exclude
     """
     report_files, explicit = files_mod.discover(paths, excludes)
     context = sorted(set(report_files) | set(files_mod.siblings(explicit))) if explicit else report_files
+    if policy is not None:
+        return _audit_group(report_files, explicit, context, policy, strict, use_cache, jobs, prefilter)
+    groups = _by_policy(context)
+    reports = [_audit_group([p for p in report_files if p in members], [p for p in explicit if p in members],
+                            members, group_policy, strict, use_cache, jobs, prefilter)
+               for group_policy, members in groups]
+    if len(reports) == 1:
+        return reports[0]
+    return Report(sorted({f for r in reports for f in r.findings}), sum(r.checked for r in reports),
+                  sum(r.parsed for r in reports), sum(r.analysed for r in reports),
+                  [e for r in reports for e in r.errors])
+
+
+def _by_policy(files: Sequence[str]) -> list[tuple[Policy, list[str]]]:
+    """The files grouped by the policy nearest to each (one load per folder; equal policies share a group)."""
+    from statesafe.policy import load_policy
+
+    by_folder: dict[str, Policy] = {}
+    groups: dict[Policy, list[str]] = {}
+    for path in files:
+        folder = posixpath.dirname(path) or "."
+        found = by_folder.get(folder)
+        if found is None:
+            found = by_folder[folder] = load_policy(os.path.abspath(folder))
+        groups.setdefault(found, []).append(path)
+    return list(groups.items()) or [(load_policy(), [])]
+
+
+def _audit_group(report_files: list[str], explicit: list[str], context: list[str], policy: Policy, strict: bool,
+                 use_cache: bool, jobs: int | None, prefilter: bool) -> Report:
+    """One policy's part of the run: the files judged under ``policy``."""
     store = cache_mod.Cache.open(policy, strict) if use_cache else cache_mod.Cache.disabled()
     wanted = needles(policy)
     entries: dict[str, cache_mod.Entry] = {}

@@ -14,14 +14,21 @@ from statesafe.policy import find_source, load_file, load_policy
 @click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
               help="Read this statesafe.toml, pyproject.toml or FAILSAFE.md instead of searching.")
 @click.option("--json", "as_json", is_flag=True, help="Print the policy as JSON.")
-@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
-def policy(config: Path | None, as_json: bool, directory: Path | None):
-    """Print the effective policy for DIRECTORY (default: here) and the source of each part."""
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+def policy(config: Path | None, as_json: bool, path: Path | None):
+    """Print the effective policy for PATH (a file or folder; default: here) and the source of each part.
+
+    A file gets the policy nearest to it: its folder's statesafe.toml, [tool.statesafe] in
+    pyproject.toml or FAILSAFE.md, else the nearest above (what the writers, the guard, the
+    hook and `statesafe audit` apply to it).
+    """
     if config is not None:
         effective = load_file(config)
         origin = str(config)
     else:
-        start = directory or Path.cwd()
+        start = path or Path.cwd()
+        if not start.is_dir():
+            start = start.parent if str(start.parent) else Path.cwd()
         effective = load_policy(start)
         found = find_source(start.resolve())
         origin = str(found) if found else "none found; built-in default"
