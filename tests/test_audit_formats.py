@@ -65,7 +65,7 @@ def test_json_objects_carry_positions_target_class_and_fix():
     assert row == {"path": "skill/save.py", "line": 3, "column": 5, "end_line": 3, "end_column": 15,
                    "code": "FS101", "name": "raw-write-to-destructive-file", "message": finding().message,
                    "target": "data/threads_daily_tracker.json", "file_class": "destructive",
-                   "fix": "statesafe.write", "via": "a.py:2"}
+                   "fix": "statesafe.write", "via": "a.py:2", "related": []}
     assert json.loads(FORMATS["json"]().render([])) == []
 
 
@@ -164,3 +164,17 @@ def test_real_audit_output_in_every_format(tmp_path, monkeypatch):
     assert len(out["text"].stdout.splitlines()) == len(rows) + 1
     assert sum(line.startswith("::error ") for line in out["github"].stdout.splitlines()) == len(rows)
     assert out["github"].stdout.startswith("::warning title=statesafe::")  # more than GitHub shows
+
+
+def test_related_locations_in_every_format():
+    """A call site's finding names the helper's replace it reaches: json `related`, SARIF `relatedLocations`."""
+    f = finding(related=(("skill/lib/io.py", 12, "the helper's os.replace, with no backup before it"),))
+    assert "\n    skill/lib/io.py:12: the helper's os.replace" in FORMATS["text"]().render([f])
+    assert json.loads(FORMATS["json"]().render([f]))[0]["related"] == [
+        {"path": "skill/lib/io.py", "line": 12, "message": "the helper's os.replace, with no backup before it"}]
+    document = sarif([f])
+    jsonschema.Draft4Validator(SCHEMA).validate(document)
+    related = document["runs"][0]["results"][0]["relatedLocations"]
+    assert related[0]["physicalLocation"]["region"] == {"startLine": 12}
+    assert related[0]["physicalLocation"]["artifactLocation"]["uri"] == "skill/lib/io.py"
+    assert json.loads(FORMATS["json"]().render([finding()]))[0]["related"] == []

@@ -72,7 +72,8 @@ class Text(Formatter):
         where = self._style(f"{finding.path}:{line}:{column}:", bold=True)
         code = self._style(finding.code, fg="red" if level(finding) == "error" else "yellow", bold=True)
         via = f" (via {finding.via})" if finding.via and finding.via not in finding.message else ""
-        return f"{where} {code} {finding.message}{via}"
+        related = "".join(f"\n    {path}:{line}: {text}" for path, line, text in finding.related)
+        return f"{where} {code} {finding.message}{via}{related}"
 
     def summary(self, findings: Sequence[Finding]) -> str:
         checked = _plural(self.checked, "file") + " checked"
@@ -148,6 +149,11 @@ class Sarif(Formatter):
                 "properties": {k: v for k, v in (("target", f.target), ("fileClass", f.file_class),
                                                  ("via", f.via), ("fix", f.fix)) if v},
             }
+            if f.related:
+                result["relatedLocations"] = [
+                    {"id": index, "message": {"text": text}, "physicalLocation": {
+                        "artifactLocation": _artifact(path), "region": {"startLine": max(line, 1)}}}
+                    for index, (path, line, text) in enumerate(f.related)]
             if f.code in rules:
                 result["ruleIndex"] = codes.index(f.code)
             if self.lines is not None:

@@ -24,7 +24,12 @@ class Finding:
     file_class: str | None = None  # FileClass value of the target
     fix: str | None = None  # what --fix would do, when a safe fix exists
     via: str | None = None  # "path:line" of the call site that makes the target a policy file
+    #: other places the finding involves, (path, line, what happens there): the helper's replace
+    #: that a call site reaches, the backup a rename lacks (SARIF relatedLocations)
+    related: tuple[tuple[str, int, str], ...] = ()
 
     def to_dict(self) -> dict:
-        """Every field, in declaration order (the JSON format's keys)."""
-        return asdict(self)
+        """Every field, in declaration order (the JSON format's keys); related places as objects."""
+        row = asdict(self)
+        row["related"] = [{"path": path, "line": line, "message": text} for path, line, text in self.related]
+        return row
