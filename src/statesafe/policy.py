@@ -197,6 +197,35 @@ class Policy:
                     break
         return next((cls for cls in FileClass if cls in found), None)
 
+    def classify_partial(self, text: str, unknown: str = "\x00") -> tuple[FileClass, bool, str] | None:
+        """A path known only in part (``unknown`` marks each run of characters not known
+        statically: ``logs/<unknown>.md``) against the patterns: (class, always, pattern) for the
+        first pattern every value can match (always True), else for one some value may match
+        (always False); None when no value can match any pattern.
+
+        An unknown run stands for characters within one path component (a date, a key, a
+        slug); a component that is wholly unknown may be any folder. Destructive first.
+        """
+        parts = [p for p in text.replace("\\", "/").split("/") if p not in ("", ".")]
+        if not parts:
+            return None
+        maybe = None
+        for entry in sorted(self._entries, key=lambda e: list(FileClass).index(e.file_class)):
+            n = len(entry.parts)
+            have = parts[-n:]
+            if len(have) < n:  # fewer components than the pattern: only an unknown first one may hide folders
+                if not parts[0].strip(unknown) == "":
+                    continue
+                have = [unknown] * (n - len(have)) + have
+            verdicts = [_component_match(got, want, unknown) for got, want in zip(have, entry.parts)]
+            if "never" in verdicts:
+                continue
+            if all(v == "always" for v in verdicts):
+                return entry.file_class, True, "/".join(entry.parts)
+            if maybe is None:
+                maybe = (entry.file_class, False, "/".join(entry.parts))
+        return maybe
+
     def classify(self, path: str | bytes | os.PathLike) -> FileClass | None:
         """Class of a real path, after resolving symlinks (a link to the tracker is the tracker)."""
         return self.classify_name(os.path.realpath(os.fsdecode(path)))
@@ -207,6 +236,63 @@ class Policy:
                   "compiled": self.compiled, "keep-backups": self.keep_backups,
                   "compiled-fields": self.compiled_fields, "tracker": self.tracker}
         return [(key, value, self.sources.get(key, DEFAULT_SOURCE)) for key, value in values.items()]
+
+
+def _tokens(text: str, unknown: str | None) -> list[str]:
+    """A component as match tokens: "*" any run, "?" any one character, "[" a class, else a literal
+    character. ``unknown`` (in a path known in part) is any run; in a pattern, ``*``/``?``/``[...]`` are."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if unknown is not None:
+            out.append("*" if c == unknown else "=" + c)
+        elif c in "*?":
+            out.append(c)
+        elif c == "[" and "]" in text[i + 2:]:
+            out.append("[")
+            i = text.index("]", i + 2)
+        else:
+            out.append("=" + c)
+        i += 1
+    return out
+
+
+def _intersects(a: list[str], b: list[str]) -> bool:
+    """Whether two token lists can match one common string (a small DP over both)."""
+    memo: dict[tuple[int, int], bool] = {}
+
+    def one(x: str, y: str) -> bool:  # two one-character tokens that may be the same character
+        return x[0] != "=" or y[0] != "=" or x == y
+
+    def f(i: int, j: int) -> bool:
+        key = (i, j)
+        if key not in memo:
+            memo[key] = False
+            if i == len(a) and j == len(b):
+                memo[key] = True
+            elif i < len(a) and a[i] == "*":
+                memo[key] = f(i + 1, j) or (j < len(b) and f(i, j + 1))
+            elif j < len(b) and b[j] == "*":
+                memo[key] = f(i, j + 1) or (i < len(a) and f(i + 1, j))
+            elif i < len(a) and j < len(b):
+                memo[key] = one(a[i], b[j]) and f(i + 1, j + 1)
+        return memo[key]
+
+    return f(0, 0)
+
+
+def _component_match(got: str, want: str, unknown: str) -> str:
+    """"always", "never" or "maybe": does every / no / some value of ``got`` match the glob ``want``?"""
+    if unknown not in got:
+        return "always" if fnmatch.fnmatchcase(got, want) else "never"
+    if not _intersects(_tokens(got, unknown), _tokens(want, None)):
+        return "never"
+    # With only literals and "*" in the glob, fnmatch over the marked text is exact inclusion:
+    # each unknown run must fall inside a "*" (no literal of the glob can be the marker).
+    if not re.search(r"[?\[]", want) and fnmatch.fnmatchcase(got, want):
+        return "always"
+    return "maybe"
 
 
 def _from_values(values: dict, sources: dict[str, str], root: Path | None) -> Policy:
