@@ -321,12 +321,12 @@ def main(argv=None) -> int:
             # live in a git checkout whose .gitignore covers it (pyenv's does), which Fixit honours.
             source = Path(sysconfig.get_paths()["stdlib"])
             stdlib = work / "stdlib"
-            found, _ = discovery.discover([str(source)])
+            found = discovery.discover([str(source)])[0]
             for path in found:
                 copy = stdlib / os.path.relpath(path, source)
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, copy)
-            targets, _ = discovery.discover([str(stdlib)])
+            targets = discovery.discover([str(stdlib)])[0]
             assert len(targets) == len(found)
             picks = [os.path.relpath(t, stdlib) for t in targets if t.endswith(".py")][:: len(targets) // 10][:10]
             bench_target("stdlib", stdlib, targets, work, args.repeat, args.slow_repeat, picks, whole_folder=True,
@@ -334,7 +334,7 @@ def main(argv=None) -> int:
         if args.only in (None, "tree"):
             tree = work / "tree"
             picks = generate_tree(tree, args.files)
-            targets, _ = discovery.discover([str(tree)])
+            targets = discovery.discover([str(tree)])[0]
             bench_target("tree", tree, targets, work, args.repeat, args.slow_repeat, picks, whole_folder=True,
                          full_parse=args.full_parse, only_statesafe=args.only_statesafe)
     return 0

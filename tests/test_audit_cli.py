@@ -63,7 +63,7 @@ def test_discovery_honours_gitignore_and_skips_tool_folders(here):
         write(here, rel)
     write(here, "myenv/pyvenv.cfg")  # a virtualenv under any name
     (here / "pkg/inner/.gitignore").write_text("local.py\n")
-    found, explicit = files.discover(["."])
+    found, explicit, _ = files.discover(["."])
     assert explicit == []
     assert found == [".claude/skills/s/SKILL.md", "a.py", "docs/final.py", "keep.gen.py", "pkg/inner/ok.py",
                      "sub/top_only.py"]
@@ -85,9 +85,13 @@ def test_exclude_globs_and_explicit_files(here):
     assert files.discover(["."], excludes=["tests", "src/gen"])[0] == ["src/a.py"]
     assert files.discover(["."], excludes=["*.py"])[0] == []
     # a file named explicitly is checked whatever the filters say (pre-commit passes shebang scripts too)
-    write(here, "build/tool")
-    found, explicit = files.discover(["build/b.py", "build/tool", str(here / "src/a.py")], excludes=["*"])
+    write(here, "build/tool", "#!/usr/bin/env python3\nprint('x')\n")
+    write(here, "README.md", "# a skill\n")
+    write(here, "run.sh", "#!/bin/sh\necho x\n")
+    found, explicit, skipped = files.discover(["build/b.py", "build/tool", str(here / "src/a.py"), "README.md",
+                                               "run.sh"], excludes=["*"])
     assert found == explicit == ["build/b.py", "build/tool", "src/a.py"]
+    assert skipped == ["README.md", "run.sh"]  # neither Python nor a manifest: never parsed as Python
 
 
 # --- the prefilter ---------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ ERRORS = 2
 @click.option("--strict", is_flag=True,
               help="Also report writes whose target cannot be resolved (parses every file: slower).")
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
-              help="Skip files and folders matching GLOB (repeatable); files named explicitly are still checked.")
+              help="Skip files and folders matching GLOB, a gitignore pattern (repeatable): 'tests/' is the "
+                   "folder, '*.gen.py' any such file; files named explicitly are still checked.")
 @click.option("--baseline", type=click.Path(dir_okay=False), metavar="FILE",
               help="Report only findings not recorded in FILE; a missing FILE is created from this run.")
 @click.option("--fix", is_flag=True, help="Rewrite fixable raw writes to statesafe.write / statesafe.append.")
@@ -73,7 +74,7 @@ def audit(ctx: click.Context, paths: Sequence[str], output_format: str, strict: 
     from statesafe.auditor.baseline import source_lines
 
     formatter = FORMATS[output_format](color=sys.stdout.isatty() and output_format == "text",
-                                       checked=report.checked, lines=source_lines())
+                                       checked=report.checked, lines=source_lines(), skipped=report.skipped)
     click.echo(formatter.render(findings), nl=False, color=formatter.color)
     if findings:
         status |= FINDINGS

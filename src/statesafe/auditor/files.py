@@ -1,17 +1,24 @@
-"""Which files ``statesafe audit`` reads: ``.py`` files and ``SKILL.md`` manifests.
+"""Which files ``statesafe audit`` reads: Python files and ``SKILL.md`` manifests.
 
 Directories are walked honouring ``.gitignore`` files (the ones inside the walk
-and those above it up to the repository root), skipping virtualenvs,
-site-packages, build and cache folders and anything ``--exclude`` names. A file
-named explicitly (as pre-commit does) is always checked: pre-commit has already
-decided it is Python, shebang scripts without a suffix included.
+and those above it up to the repository root) and the repository's
+``.git/info/exclude``, skipping virtualenvs, site-packages, build and cache
+folders. Inside a git work tree, a file git tracks is audited whatever those
+say (a tracked file is part of the skill; ignore rules only keep untracked
+files out). ``--exclude`` patterns have gitignore semantics (``tests/`` is the
+folder and everything in it, ``*.py`` any such file, ``scripts/gen_*.py``
+anchored at the audited folder) and exclude tracked files too.
+
+A file named explicitly (as pre-commit does) is checked when it is Python (by
+its ``.py`` suffix or a python shebang) or a skill manifest; any other named
+file is skipped and counted, never parsed as Python.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
+import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -44,6 +51,20 @@ def module_parts(path: str) -> list[str]:
 
 def is_candidate(name: str) -> bool:
     return name.endswith(".py") or name == MANIFEST_NAME
+
+
+_PYTHON_SHEBANG = re.compile(rb"^#![^\n]*\bpython[0-9.]*\b")
+
+
+def is_python_or_manifest(path: str) -> bool:
+    """A named file the auditor reads: a ``.py`` file, a manifest, or a script with a python shebang."""
+    if is_candidate(os.path.basename(path)):
+        return True
+    try:
+        with open(path, "rb") as f:
+            return bool(_PYTHON_SHEBANG.match(f.read(128)))
+    except OSError:
+        return True  # let the run report that it cannot read it
 
 
 def _skipped_dir(entry: os.DirEntry) -> bool:
@@ -150,38 +171,66 @@ class IgnoreStack:
         return verdict
 
 
-def _stack_above(root: str) -> IgnoreStack:
-    """.gitignore files in the folders above ``root``, up to the repository's top (if any)."""
-    chain, folder = [], os.path.abspath(root)
-    if os.path.exists(os.path.join(folder, ".git")):
-        return IgnoreStack()  # the walk starts at the repository's top
+def _repository_top(start: str) -> str | None:
+    """The work tree's top folder at or above ``start`` (the first holding ``.git``), or None."""
+    folder = os.path.abspath(start)
     while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            return folder
         parent = os.path.dirname(folder)
         if parent == folder:
-            return IgnoreStack()  # not inside a repository: only the walk's own .gitignore files
+            return None
         folder = parent
-        chain.append(folder)
-        if os.path.exists(os.path.join(folder, ".git")):
-            break
+
+
+def _stack_above(root: str, top: str | None) -> IgnoreStack:
+    """The repository's info/exclude and the .gitignore files in the folders above ``root``, up to its top."""
+    folder = os.path.abspath(root)
+    if top is None:
+        return IgnoreStack()  # not inside a repository: only the walk's own .gitignore files
     stack = IgnoreStack()
+    try:
+        with open(os.path.join(top, ".git", "info", "exclude"), encoding="utf-8", errors="replace") as f:
+            rules = tuple(parse_gitignore(f.read()))
+        if rules:
+            stack = IgnoreStack(((os.path.join(top, ""), rules),))
+    except OSError:
+        pass  # no info/exclude (or .git is a file: a worktree or submodule)
+    chain = []
+    while folder != top:
+        folder = os.path.dirname(folder)
+        chain.append(folder)
     for folder in reversed(chain):
         stack = stack.enter(folder)
     return stack
 
 
+def tracked_files(top: str, root: str) -> set[str] | None:
+    """Absolute paths of the files git tracks under ``root`` (its index), or None when git cannot say."""
+    try:
+        result = subprocess.run(["git", "-C", root, "ls-files", "-z", "--full-name", "--", "."],
+                                capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        return None
+    return {os.path.join(top, os.fsdecode(name)) for name in result.stdout.split(b"\0") if name}
+
+
 # --- the walk --------------------------------------------------------------------------------
-
-def _excluded(rel: str, name: str, excludes: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(name, glob) for glob in excludes)
-
 
 def _display(root: str, rel: str) -> str:
     return rel if root in (".", "") else f"{root.rstrip('/')}/{rel}"
 
 
 def _walk(root: str, excludes: Sequence[str]) -> Iterable[str]:
-    top = os.path.abspath(root)
-    pending = [(top, "", _stack_above(top).enter(top))]
+    start = os.path.abspath(root)
+    shown = root.replace(os.sep, "/")
+    top = _repository_top(start)
+    excluded = IgnoreStack(((os.path.join(start, ""), tuple(parse_gitignore("\n".join(excludes)))),))
+    tracked = tracked_files(top, start) if top is not None else None
+    seen: set[str] = set()
+    pending = [(start, "", _stack_above(start, top).enter(start))]
     while pending:
         folder, rel_folder, stack = pending.pop()
         try:
@@ -191,12 +240,29 @@ def _walk(root: str, excludes: Sequence[str]) -> Iterable[str]:
         for entry in entries:
             rel = f"{rel_folder}{entry.name}"
             if entry.is_dir(follow_symlinks=False):
-                if _skipped_dir(entry) or stack.ignored(entry.path, True) or _excluded(rel, entry.name, excludes):
+                if _skipped_dir(entry) or stack.ignored(entry.path, True) or excluded.ignored(entry.path, True):
                     continue
                 pending.append((entry.path, rel + "/", stack.enter(entry.path)))
             elif (is_candidate(entry.name) and entry.is_file()
-                  and not stack.ignored(entry.path, False) and not _excluded(rel, entry.name, excludes)):
-                yield _display(root.replace(os.sep, "/"), rel)
+                  and not stack.ignored(entry.path, False) and not excluded.ignored(entry.path, False)):
+                seen.add(entry.path)
+                yield _display(shown, rel)
+    for path in sorted(tracked or ()):  # tracked files the ignore rules (or skipped folders) kept out
+        if path not in seen and is_candidate(os.path.basename(path)) and os.path.isfile(path) \
+                and not _excluded_tracked(excluded, start, path):
+            yield _display(shown, os.path.relpath(path, start).replace(os.sep, "/"))
+
+
+def _excluded_tracked(excluded: IgnoreStack, start: str, path: str) -> bool:
+    """--exclude applies to tracked files too: the file or any folder above it (up to the walk's start)."""
+    if excluded.ignored(path, False):
+        return True
+    folder = os.path.dirname(path)
+    while len(folder) > len(start):
+        if excluded.ignored(folder, True):
+            return True
+        folder = os.path.dirname(folder)
+    return False
 
 
 def _named(path: str) -> str:
@@ -208,18 +274,22 @@ def _named(path: str) -> str:
     return os.path.normpath(path).replace(os.sep, "/")
 
 
-def discover(paths: Sequence[str], excludes: Sequence[str] = ()) -> tuple[list[str], list[str]]:
-    """(files, explicit): every file to audit, sorted, and those the user named one by one."""
+def discover(paths: Sequence[str], excludes: Sequence[str] = ()) -> tuple[list[str], list[str], list[str]]:
+    """(files, explicit, skipped): every file to audit, sorted; those the user named one by one;
+    named files that are neither Python nor a manifest (not audited)."""
     found: set[str] = set()
     explicit: list[str] = []
+    skipped: list[str] = []
     for path in paths or ["."]:
         named = _named(path)
         if os.path.isdir(named):
             found.update(_walk(named, excludes))
-        else:
+        elif is_python_or_manifest(named):
             found.add(named)
             explicit.append(named)
-    return sorted(found), explicit
+        else:
+            skipped.append(named)
+    return sorted(found), explicit, skipped
 
 
 def siblings(files: Iterable[str]) -> list[str]:

@@ -43,10 +43,12 @@ class Formatter:
         super().__init_subclass__(**kwargs)
         FORMATS[cls.NAME] = cls
 
-    def __init__(self, *, color: bool = False, checked: int = 0, lines: Callable[[str], list[str]] | None = None):
+    def __init__(self, *, color: bool = False, checked: int = 0, lines: Callable[[str], list[str]] | None = None,
+                 skipped: int = 0):
         self.color = color
         self.checked = checked
         self.lines = lines
+        self.skipped = skipped  # named files that are neither Python nor a skill manifest
 
     def render(self, findings: Sequence[Finding]) -> str:
         raise NotImplementedError
@@ -77,6 +79,8 @@ class Text(Formatter):
 
     def summary(self, findings: Sequence[Finding]) -> str:
         checked = _plural(self.checked, "file") + " checked"
+        if self.skipped:
+            checked += f", {self.skipped} skipped: neither Python nor a skill manifest"
         if not findings:
             return self._style(f"No findings ({checked}).", fg="green")
         files = len({f.path for f in findings})
@@ -201,7 +205,7 @@ class Github(Formatter):
                 ("title", f"statesafe ({f.code})"), ("file", f.path), ("line", line), ("endLine", end_line),
                 ("col", column), ("endColumn", end_column)))
             out.append(f"::{level(f)} {props}::{escape_data(f.message)}")
-        text = Text(checked=self.checked)
+        text = Text(checked=self.checked, skipped=self.skipped)
         out.extend(text.line(f) for f in findings)
         out.append(text.summary(findings))
         return "\n".join(out) + "\n"

@@ -63,6 +63,7 @@ class Report:
     parsed: int  # files handed to the engine in this run (not answered by the cache)
     analysed: int  # files whose summaries went into the cross-module phase
     errors: list[str] = field(default_factory=list)  # one line each: bit 2 of the exit code
+    skipped: int = 0  # files named on the command line that are neither Python nor a manifest
 
 
 def needles(policy: Policy) -> tuple[tuple[bytes, tuple[bytes, ...]], ...] | None:
@@ -226,19 +227,19 @@ def audit(paths: Sequence[str], policy: Policy | None = None, *, strict: bool = 
     findings are reported for the named files (or made through a call in one).
     ``prefilter=False`` parses every file (what the prefilter must agree with).
     """
-    report_files, explicit = files_mod.discover(paths, excludes)
+    report_files, explicit, skipped = files_mod.discover(paths, excludes)
     context = sorted(set(report_files) | set(files_mod.siblings(explicit))) if explicit else report_files
     if policy is not None:
-        return _audit_group(report_files, explicit, context, policy, strict, use_cache, jobs, prefilter)
-    groups = _by_policy(context)
-    reports = [_audit_group([p for p in report_files if p in members], [p for p in explicit if p in members],
-                            members, group_policy, strict, use_cache, jobs, prefilter)
-               for group_policy, members in groups]
-    if len(reports) == 1:
-        return reports[0]
+        reports = [_audit_group(report_files, explicit, context, policy, strict, use_cache, jobs, prefilter)]
+    else:
+        reports = []
+        for group_policy, members in _by_policy(context):
+            inside = set(members)
+            reports.append(_audit_group([p for p in report_files if p in inside], [p for p in explicit if p in inside],
+                                        members, group_policy, strict, use_cache, jobs, prefilter))
     return Report(sorted({f for r in reports for f in r.findings}), sum(r.checked for r in reports),
                   sum(r.parsed for r in reports), sum(r.analysed for r in reports),
-                  [e for r in reports for e in r.errors])
+                  [e for r in reports for e in r.errors], len(skipped))
 
 
 def _by_policy(files: Sequence[str]) -> list[tuple[Policy, list[str]]]:

@@ -18,6 +18,8 @@ from statesafe.policy import CONFIG_NAME, DEFAULTS, FileClass, find_source, load
 PRECOMMIT_NAME = ".pre-commit-config.yaml"
 HOOK_ID = "statesafe-audit"
 # A local hook: it runs the statesafe installed beside the skill, so no network fetch is needed.
+# Same filters as .pre-commit-hooks.yaml: Python files and SKILL.md only (other markdown never reaches
+# the auditor), one invocation per commit (require_serial) so cross-file findings are reported once.
 HOOK_ENTRY = """\
 - repo: local
   hooks:
@@ -26,6 +28,8 @@ HOOK_ENTRY = """\
       entry: statesafe audit
       language: system
       types_or: [python, markdown]
+      exclude: '(^|/)(?!SKILL\\.md$)[^/]*\\.(md|markdown|mdown|mkd|mkdn|mdx)$'
+      require_serial: true
 """
 
 
