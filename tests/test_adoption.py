@@ -78,3 +78,28 @@ def test_precommit_after_init_passes_docs_and_data_and_fails_a_raw_write_once(tm
     assert refused.returncode != 0
     output = refused.stdout + refused.stderr
     assert output.count("scripts/reset.py:1:1: FS101") == 1, output
+
+
+def test_the_readme_restore_recipe_restores_the_newest_backup(tmp_path, monkeypatch):
+    """The README's one-liner picks the newest regular backup, not the oldest, nor a -corrupted snapshot."""
+    import subprocess
+    import sys
+
+    import statesafe
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "statesafe.toml").write_text("")
+    for generation in range(3):
+        statesafe.write("threads_daily_tracker.json", {"generation": generation})
+    backups = statesafe.backups("threads_daily_tracker.json")
+    newest = backups[0]
+    line = next(l for l in (ROOT / "README.md").read_text().splitlines() if "--newest" in l and "restore" in l)
+    command = line.split("#")[0].strip().replace("statesafe ", f"{sys.executable} -m statesafe ")
+    result = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "threads_daily_tracker.json").read_bytes() == newest.read_bytes()
+    again = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr  # the -corrupted snapshot of the first restore is not picked
+    assert "-corrupted" not in subprocess.run(
+        f"{sys.executable} -m statesafe backups threads_daily_tracker.json --newest", shell=True, cwd=tmp_path,
+        capture_output=True, text=True, timeout=60).stdout

@@ -93,9 +93,18 @@ def _table(file: Path, found: list[Path], numbered: bool = False) -> None:
 
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-def backups(file: Path):
+@click.option("--newest", is_flag=True,
+              help="Print only the path of the newest regular backup (not a -corrupted snapshot), for scripts: "
+                   "statesafe restore FILE --from \"$(statesafe backups FILE --newest)\".")
+def backups(file: Path, newest: bool):
     """List FILE's backups, newest first, with what a person needs to choose one."""
     found = list_backups(file)
+    if newest:
+        regular = [b for b in found if not names.parse_backup(b.name).corrupted]
+        if not regular:
+            raise StatesafeError(f"{file}: no backups to restore from")
+        click.echo(str(regular[0]))
+        return
     if not found:
         click.echo(f"no backups of {file}")
         return
