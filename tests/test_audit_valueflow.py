@@ -81,12 +81,9 @@ TREE_MISSED = {
 TREE_FLAGGED = {
     "learn-log-two-writes",  # FS204 on the two-write JSON line
     "fsio-prune-remove", "fsio-prune-unlink",  # FS801 (--strict) on the prune of .bak-* files
-    "test-seed-tracker", "test-seed-style", "test-seed-log", "test-corrupt-tracker",  # test code
-    "test-calls-code-under-test", "test-hand-edit",
     "daybook-event-append", "taskboard-history-two-writes", "taskboard-board-rebuilt",  # FS801 (--strict)
     "taskboard-purge-exports",
     "daybook-export-csv",  # FS801 (--strict) although no pattern can match exports/<day>.csv
-    "daybook-test-seed", "taskboard-test-seed",  # test code, now judged under its skill's own policy
 }
 #: expected findings whose message (with via) does not say which file and how, today (or missing)
 TREE_UNEXPLAINED = TREE_MISSED | {

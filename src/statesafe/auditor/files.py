@@ -49,6 +49,17 @@ def module_parts(path: str) -> list[str]:
     return parts
 
 
+def is_test_code(path: str) -> bool:
+    """A test module or conftest.py, named the way pytest collects them (test_*.py, *_test.py).
+
+    Writes there arrange fixtures (a tracker seeded in tmp_path, a log corrupted on purpose):
+    the auditor reads such files, so helpers they call are followed, but reports nothing in
+    them, as the runtime guard lets a test's own writes through under pytest.
+    """
+    name = path.rsplit("/", 1)[-1]
+    return name == "conftest.py" or (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")))
+
+
 def is_candidate(name: str) -> bool:
     return name.endswith(".py") or name == MANIFEST_NAME
 

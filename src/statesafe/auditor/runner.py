@@ -319,6 +319,7 @@ def _audit_group(report_files: list[str], explicit: list[str], context: list[str
     if explicit:
         named = set(report_files)
         findings = [f for f in findings if f.path in named or (f.via or "").rsplit(":", 1)[0] in named]
+    findings = [f for f in findings if not files_mod.is_test_code(f.path)]
     marked = [p for p in report_files if p in entries and store.marked(p, read)]
     findings, suppression_errors = suppress.apply(findings, {p: read(p) for p in marked})
     errors.extend(suppression_errors)
