@@ -27,7 +27,7 @@ _LAZY = {
     "lock": "statesafe.locking",
     "backups": "statesafe.backup",  # not statesafe.backups: importing a submodule binds its name on the package
     "restore": "statesafe.backup",
-    "recover": "statesafe.transactions",
+    "recover": "statesafe.recovery",
     "compiled_metadata": "statesafe.compiled",
     "check_compiled": "statesafe.compiled",
     "load_policy": "statesafe.policy",

@@ -17,7 +17,7 @@ and one thread may hold the locks of several files. Like every flock, it is advi
 and unreliable on some network filesystems (NFS without lock support).
 
 The outermost acquisition in a thread settles an interrupted transaction that touched the
-file before the block runs (statesafe.transactions, imported lazily: it builds on this
+file before the block runs (statesafe.recovery, imported lazily: it builds on this
 module), so whatever the block reads is the generation that transaction decided.
 """
 
@@ -162,7 +162,7 @@ def lock(path: str | os.PathLike, timeout: float | None = None, *, settle: bool 
     The outermost acquisition in a thread first settles an interrupted transaction that
     touched the file, so a read-modify-write inside the block reads the generation the
     transaction decided, not one its next write would overwrite. ``settle=False`` is for
-    statesafe.transactions itself, which locks the members it is settling.
+    statesafe.recovery itself, which locks the members it is settling.
     """
     return locked(Path(resolve_target(path)), timeout, settle=settle)
 
@@ -187,7 +187,7 @@ def locked(target: PathT, timeout: float | None = None, *, settle: bool = True) 
         held.depth += 1
         try:
             if settle and held.depth == 1:
-                from statesafe.transactions import settle_target  # builds on this module
+                from statesafe.recovery import settle_target  # builds on this module
                 settle_target(target)
             yield target
         finally:

@@ -93,7 +93,7 @@ def _replace(target: str, payload: bytes, *, keep_backups: int | None) -> None:
     with locked(target, settle=False):
         beside = fsutil.siblings(target)
         if beside.journal and outermost(target):  # what locked() settles: a transaction that touched the file
-            from statesafe.transactions import settle_target  # transactions builds on this module
+            from statesafe.recovery import settle_target  # recovery builds on this module
 
             settle_target(target)
             beside = fsutil.siblings(target)

@@ -1,0 +1,179 @@
+"""Settling interrupted transactions: ``statesafe.recover``, and what every write's lock runs first.
+
+A transaction killed part-way leaves a journal (:mod:`statesafe.journal`) beside its files.
+The next statesafe write to any file of an interrupted transaction first finishes or rolls back
+that transaction, so a file is never read or written at a generation the transaction did not
+decide. That is :func:`settle_target`, called holding the file's lock on the thread's outermost
+acquisition (``statesafe.lock``).
+
+Settling one member is a single idempotent rename needing only that member's lock, so a writer
+settles its own file and tries (never waits for) the other members' locks: no deadlock.
+:func:`recover` (``statesafe recover``) walks a tree, settles every transaction it finds,
+waiting a while for each lock, then removes stale temps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from statesafe import fsutil, locking, names, scan
+from statesafe import journal as jr  # `journal` names a journal's path here
+from statesafe.errors import LockError, StatesafeError, WriteError
+from statesafe.names import is_journal_name
+from statesafe.sanction import sanctioned
+
+#: How long ``recover`` waits for a member's lock before calling its transaction busy.
+RECOVER_LOCK_WAIT = 10.0
+_OUTCOME = {jr.COMMIT: "rolled forward", jr.ROLLBACK: "rolled back"}
+
+
+# --- what recovery did -------------------------------------------------------------------
+
+@dataclass
+class RecoveryReport:
+    """What :func:`recover` or :func:`settle_target` did, and what it had to leave alone."""
+
+    #: (transaction id, "rolled forward" | "rolled back" | "removed leftover journal", files)
+    transactions: list[tuple[str, str, tuple[Path, ...]]] = field(default_factory=list)
+    temps_removed: list[Path] = field(default_factory=list)
+    #: transactions or temps left alone because a live process holds a lock
+    busy: list[str] = field(default_factory=list)
+    #: what could not be recovered, and why
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.transactions or self.temps_removed)
+
+    def lines(self) -> list[str]:
+        out = [f"transaction {tx}: {outcome}: {', '.join(map(str, files))}"
+               for tx, outcome, files in self.transactions]
+        out += [f"removed stale temp {path}" for path in self.temps_removed]
+        out += [f"left alone: {why}" for why in self.busy]
+        out += [f"could not recover: {why}" for why in self.errors]
+        return out
+
+
+# --- settling a transaction ------------------------------------------------------------------
+
+def settle_target(target: str | os.PathLike) -> RecoveryReport:
+    """Finish or roll back any interrupted transaction that touched ``target`` (a resolved path);
+    called holding its lock, by :func:`statesafe.locking.locked` on its outermost acquisition
+    (or by a writer that took the lock with ``settle=False`` and found a journal beside the file).
+
+    ``target`` itself is always brought to the transaction's decided generation; the other
+    members are settled too when their locks are free (otherwise their next writer or
+    ``statesafe recover`` does it). Raises WriteError if ``target`` itself cannot be settled.
+    """
+    report = RecoveryReport()
+    target = Path(target)
+    journals = jr.journals_in(target.parent)
+    if journals:
+        with sanctioned():
+            for journal in journals:
+                _settle_journal(journal, report, holding=target, wait=None)
+    return report
+
+
+def _settle_journal(journal: Path, report: RecoveryReport, *, holding: Path | None,
+                    wait: float | None) -> None:
+    """Settle the transaction ``journal`` belongs to.
+
+    ``holding``: a member whose lock the caller holds (others are only tried, never waited
+    for: no deadlock). ``wait``: for recover, wait up to this long for each lock, in sorted
+    order, and leave the transaction alone if one stays busy (its owner is alive).
+    """
+    try:
+        record = jr.load(journal)
+    except FileNotFoundError:
+        return
+    targets = sorted(jr.targets(record))
+    if holding is not None and holding not in targets:
+        return
+    with contextlib.ExitStack() as stack:
+        locked = set()
+        for target in targets:
+            try:
+                stack.enter_context(locking.locked(target, timeout=0 if wait is None else wait, settle=False))
+                locked.add(target)
+            except (LockError, WriteError) as exc:  # busy, or its lock file cannot be made
+                if wait is not None:
+                    (report.busy if isinstance(exc, LockError) else report.errors).append(
+                        f"transaction {record['id']} ({journal}): {exc}")
+                    return
+        if locked:  # holding a member's lock proves the owner is gone
+            _settle_locked(journal, record, locked, report)
+
+
+def _settle_locked(journal: Path, record: dict, locked: set[Path], report: RecoveryReport) -> None:
+    """Settle the members whose locks we hold; end the transaction when none is pending."""
+    tx = record["id"]
+    primary = Path(record["primary"]) if "primary" in record else journal
+    try:
+        main = jr.load(primary)  # reloaded under the locks: the owner is gone, the record final
+    except FileNotFoundError:
+        # A pointer without its primary: written before the primary (never committed) or left
+        # after it was deleted (fully committed). Either way nothing is pending but the pointer.
+        if jr.unlink(journal):
+            report.transactions.append((tx, "removed leftover journal", tuple(jr.targets(record))))
+        return
+    state = main["state"]
+    changed, dirs = [], set()
+    for member in main["members"]:
+        target = Path(member["target"])
+        if target in locked:
+            if jr.settle_member(member, state):
+                changed.append(target)
+            dirs.add(target.parent)
+    for directory in sorted(dirs):
+        fsutil.fsync_directory(directory, directory)
+    done = not any(jr.pending(m) for m in main["members"])
+    if done:
+        jr.delete_journals(main)
+    if changed or done:
+        report.transactions.append((tx, _OUTCOME[state] + ("" if done else " (partly: other files locked)"),
+                                    tuple(changed or jr.targets(main))))
+
+
+# --- statesafe recover ------------------------------------------------------------------------
+
+def recover(directory: str | os.PathLike | None = None) -> RecoveryReport:
+    """Finish or roll back every interrupted transaction with a journal in or below ``directory``
+    (default: the working directory), then remove stale temps of files no live process holds."""
+    root = Path(directory if directory is not None else os.getcwd())
+    if not root.is_dir():
+        raise StatesafeError(f"{root}: not a directory")
+    report = RecoveryReport()
+    with sanctioned():
+        for folder, entries in scan.folders(root):
+            for name in entries:
+                if is_journal_name(name):
+                    try:
+                        _settle_journal(folder / name, report, holding=None, wait=RECOVER_LOCK_WAIT)
+                    except StatesafeError as exc:
+                        report.errors.append(str(exc))
+        for folder, entries in scan.folders(root):
+            for base in sorted({parsed[0] for name in entries if (parsed := names.parse_temp(name))}):
+                _remove_stale_temps(folder / base, report)
+    return report
+
+
+def _remove_stale_temps(target: Path, report: RecoveryReport) -> None:
+    if not os.path.exists(locking.lock_path(target)) and not jr.journals_in(target.parent):
+        # Never locked (a file outside the policy is written without a lock): no lock file is made
+        # for it here either, and only temps whose writer is gone are stale.
+        try:
+            report.temps_removed.extend(map(Path, fsutil.remove_stale_temps(target, only_dead_writers=True)))
+        except StatesafeError as exc:
+            report.errors.append(str(exc))
+        return
+    try:
+        with locking.lock(target, timeout=0):  # settles first: a temp named in a journal is settled, never just deleted
+            report.temps_removed.extend(map(Path, fsutil.remove_stale_temps(target)))
+    except LockError as exc:
+        report.busy.append(f"temps of {target}: {exc}")
+    except StatesafeError as exc:
+        report.errors.append(str(exc))
