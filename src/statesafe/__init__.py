@@ -24,7 +24,7 @@ _LAZY = {
     "write": "statesafe.writers",
     "append": "statesafe.writers",
     "transaction": "statesafe.transactions",
-    "lock": "statesafe.locking",
+    "lock": "statesafe.recovery",  # the lock that settles an interrupted transaction first
     "backups": "statesafe.backup",  # not statesafe.backups: importing a submodule binds its name on the package
     "restore": "statesafe.backup",
     "recover": "statesafe.recovery",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from statesafe import fsutil, names
 from statesafe.errors import RestoreError, WriteError
-from statesafe.locking import locked
 from statesafe.policy import load_policy
+from statesafe.recovery import settled
 from statesafe.sanction import sanctioned
 
 
@@ -50,7 +50,7 @@ def restore(path: str | os.PathLike, backup: str | os.PathLike) -> Path | None:
     target = Path(fsutil.resolve_target(path))
     source = backup_source(target, backup)
     keep = load_policy().keep_backups
-    with sanctioned(), locked(target):  # which settles an interrupted transaction first
+    with sanctioned(), settled(target):  # which settles an interrupted transaction first
         fsutil.remove_stale_temps(target)
         try:
             content = source.read_bytes()

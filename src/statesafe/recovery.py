@@ -1,10 +1,12 @@
-"""Settling interrupted transactions: ``statesafe.recover``, and what every write's lock runs first.
+"""Settling interrupted transactions: ``statesafe.lock``, ``statesafe.recover`` and what both run.
 
 A transaction killed part-way leaves a journal (:mod:`statesafe.journal`) beside its files.
 The next statesafe write to any file of an interrupted transaction first finishes or rolls back
 that transaction, so a file is never read or written at a generation the transaction did not
 decide. That is :func:`settle_target`, called holding the file's lock on the thread's outermost
-acquisition (``statesafe.lock``).
+acquisition: by :func:`lock` (``statesafe.lock``) and :func:`settled`, which restore and
+transactions take, and by the writers, which take :func:`statesafe.locking.locked` and settle
+only when their one listing of the folder shows a journal.
 
 Settling one member is a single idempotent rename needing only that member's lock, so a writer
 settles its own file and tries (never waits for) the other members' locks: no deadlock.
@@ -16,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from statesafe import fsutil, locking, names, scan
 from statesafe import journal as jr  # `journal` names a journal's path here
@@ -28,6 +32,37 @@ from statesafe.sanction import sanctioned
 #: How long ``recover`` waits for a member's lock before calling its transaction busy.
 RECOVER_LOCK_WAIT = 10.0
 _OUTCOME = {jr.COMMIT: "rolled forward", jr.ROLLBACK: "rolled back"}
+PathT = TypeVar("PathT", str, Path)
+
+
+# --- the lock that settles -----------------------------------------------------------------
+
+def lock(path: str | os.PathLike, timeout: float | None = None, *, settle: bool = True
+         ) -> contextlib.AbstractContextManager[Path]:
+    """Hold ``path``'s exclusive lock for the block (``with statesafe.lock(path):``); yields the
+    resolved file.
+
+    ``timeout`` (seconds) bounds the wait; None waits as long as it takes. Raises
+    LockError when the wait runs out, and WriteError (an OSError, step "lock") when the
+    lock file cannot be opened, e.g. in a folder that does not exist.
+
+    The outermost acquisition in a thread first settles an interrupted transaction that
+    touched the file, so a read-modify-write inside the block reads the generation the
+    transaction decided, not one its next write would overwrite. ``settle=False`` takes the
+    lock alone (as a transaction's owner, still at work, holds it).
+    """
+    target = Path(fsutil.resolve_target(path))
+    return settled(target, timeout) if settle else locking.locked(target, timeout)
+
+
+@contextlib.contextmanager
+def settled(target: PathT, timeout: float | None = None) -> Iterator[PathT]:
+    """:func:`statesafe.locking.locked` for a resolved ``target``, and on the thread's outermost
+    acquisition :func:`settle_target` before the block runs."""
+    with locking.locked(target, timeout):
+        if locking.outermost(target):
+            settle_target(target)
+        yield target
 
 
 # --- what recovery did -------------------------------------------------------------------
@@ -61,8 +96,8 @@ class RecoveryReport:
 
 def settle_target(target: str | os.PathLike) -> RecoveryReport:
     """Finish or roll back any interrupted transaction that touched ``target`` (a resolved path);
-    called holding its lock, by :func:`statesafe.locking.locked` on its outermost acquisition
-    (or by a writer that took the lock with ``settle=False`` and found a journal beside the file).
+    called holding its lock, on the thread's outermost acquisition (:func:`settled`, or a writer
+    that took :func:`statesafe.locking.locked` and found a journal beside the file).
 
     ``target`` itself is always brought to the transaction's decided generation; the other
     members are settled too when their locks are free (otherwise their next writer or
@@ -97,7 +132,7 @@ def _settle_journal(journal: Path, report: RecoveryReport, *, holding: Path | No
         locked = set()
         for target in targets:
             try:
-                stack.enter_context(locking.locked(target, timeout=0 if wait is None else wait, settle=False))
+                stack.enter_context(locking.locked(target, timeout=0 if wait is None else wait))
                 locked.add(target)
             except (LockError, WriteError) as exc:  # busy, or its lock file cannot be made
                 if wait is not None:
@@ -171,7 +206,7 @@ def _remove_stale_temps(target: Path, report: RecoveryReport) -> None:
             report.errors.append(str(exc))
         return
     try:
-        with locking.lock(target, timeout=0):  # settles first: a temp named in a journal is settled, never just deleted
+        with lock(target, timeout=0):  # settles first: a temp named in a journal is settled, never just deleted
             report.temps_removed.extend(map(Path, fsutil.remove_stale_temps(target)))
     except LockError as exc:
         report.busy.append(f"temps of {target}: {exc}")

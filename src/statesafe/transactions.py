@@ -21,7 +21,7 @@ A crash before step 4 completes leaves every file as it was (temps and priors ar
 temps, cleaned by the next write or ``statesafe recover``). A crash after it is rolled
 *forward*: each member's temp still present is renamed into place. That makes settling
 one member a single idempotent rename needing only that member's lock, so the next
-write to any member (``statesafe.lock``, which ``statesafe.write`` takes, calls
+write to any member (``statesafe.lock``, ``statesafe.write`` and ``restore`` call
 :func:`statesafe.recovery.settle_target` under the member's lock) finishes it without
 taking other locks, and cannot deadlock.
 
@@ -47,11 +47,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from statesafe import fsutil, locking, names, writers
+from statesafe import fsutil, names, writers
 from statesafe import journal as jr  # `journal` names a journal's path here
 from statesafe.compiled import require_fields
 from statesafe.errors import PolicyViolation, StatesafeError, WriteError
 from statesafe.policy import FileClass, Policy, load_policy
+from statesafe.recovery import settled
 from statesafe.sanction import sanctioned
 
 
@@ -118,7 +119,7 @@ class Transaction:
             return
         with sanctioned(), contextlib.ExitStack() as locks:
             for member in members:
-                locks.enter_context(locking.locked(member.target, timeout=self._timeout))  # settles each
+                locks.enter_context(settled(member.target, timeout=self._timeout))
             for member in members:
                 fsutil.remove_stale_temps(member.target)
             self._prepare(members)
@@ -283,7 +284,7 @@ def transaction(*paths: str | os.PathLike, policy: Policy | None = None,
     with contextlib.ExitStack() as held:
         with sanctioned():
             for target in sorted(declared):
-                held.enter_context(locking.locked(target, timeout=timeout))  # and settles it
+                held.enter_context(settled(target, timeout=timeout))
         tx = Transaction(policy, declared, timeout)
         try:
             yield tx

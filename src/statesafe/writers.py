@@ -35,8 +35,9 @@ except ImportError:  # Windows
 
 from statesafe import fsutil
 from statesafe.errors import PolicyViolation, PolicyWarning, WriteError
-from statesafe.locking import lock, locked, outermost
+from statesafe.locking import locked, outermost
 from statesafe.policy import FileClass, Policy, load_policy
+from statesafe.recovery import settle_target
 from statesafe.sanction import sanctioned
 
 _APPEND_FLAGS = os.O_RDWR | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -90,11 +91,9 @@ def _replace(target: str, payload: bytes, *, keep_backups: int | None) -> None:
     """The atomic replace; with ``keep_backups``, also the backup and prune of a destructive write."""
     # one listing serves the settle check, the stale temps and the backups (nothing else makes any
     # of them while we hold the lock); it is taken again only after settling a transaction
-    with locked(target, settle=False):
+    with locked(target):
         beside = fsutil.siblings(target)
-        if beside.journal and outermost(target):  # what locked() settles: a transaction that touched the file
-            from statesafe.recovery import settle_target  # recovery builds on this module
-
+        if beside.journal and outermost(target):  # a transaction that touched the file: settle it first
             settle_target(target)
             beside = fsutil.siblings(target)
         fsutil.remove_stale_temps(target, temps=beside.temps)
@@ -253,7 +252,7 @@ def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = No
             fd, target, created = _open_log(os.fspath(path), policy, cwd)
             try:
                 if fcntl is None:
-                    with lock(target, settle=False):  # no flock(): one appender at a time (logs are in no transaction)
+                    with locked(target):  # no flock(): one appender at a time (logs are in no transaction)
                         _append_record(fd, line, target, created, durable)
                 else:
                     try:  # appenders share it; a torn-tail check waits for them all
