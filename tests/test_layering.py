@@ -22,6 +22,7 @@ LAYERS = [
     {"statesafe.policy"},
     {"statesafe.fsutil", "statesafe.compiled"},
     {"statesafe.locking"},
+    {"statesafe.commit"},
     {"statesafe.journal"},
     {"statesafe.recovery"},
     {"statesafe.writers", "statesafe.backup"},
@@ -64,7 +65,7 @@ def test_importing_locking_loads_no_transaction_journal_or_writer():
     loaded = loaded_by_importing("statesafe.locking")
     assert "statesafe.locking" in loaded  # the check is real
     assert not loaded & {"statesafe.transactions", "statesafe.journal", "statesafe.recovery",
-                         "statesafe.writers", "statesafe.backup"}
+                         "statesafe.writers", "statesafe.commit", "statesafe.backup"}
 
 
 @pytest.mark.parametrize("module", sorted(RANK, key=RANK.get))
@@ -74,7 +75,8 @@ def test_no_module_imports_one_above_it(module):
     assert not upward, f"{module} (layer {RANK[module]}) imports {upward}"
 
 
-@pytest.mark.parametrize("module", ["statesafe.locking", "statesafe.journal", "statesafe.recovery"])
+@pytest.mark.parametrize("module", ["statesafe.locking", "statesafe.commit", "statesafe.journal",
+                                    "statesafe.recovery"])
 def test_importing_a_module_loads_nothing_above_it(module):
     above = {name for name in loaded_by_importing(module) if RANK.get(name, -1) > RANK[module]}
     assert not above, f"importing {module} loads {above}"
