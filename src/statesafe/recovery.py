@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -67,17 +66,35 @@ def settled(target: PathT, timeout: float | None = None) -> Iterator[PathT]:
 
 # --- what recovery did -------------------------------------------------------------------
 
-@dataclass
 class RecoveryReport:
-    """What :func:`recover` or :func:`settle_target` did, and what it had to leave alone."""
+    """What :func:`recover` or :func:`settle_target` did, and what it had to leave alone.
 
-    #: (transaction id, "rolled forward" | "rolled back" | "removed leftover journal", files)
-    transactions: list[tuple[str, str, tuple[Path, ...]]] = field(default_factory=list)
-    temps_removed: list[Path] = field(default_factory=list)
-    #: transactions or temps left alone because a live process holds a lock
-    busy: list[str] = field(default_factory=list)
-    #: what could not be recovered, and why
-    errors: list[str] = field(default_factory=list)
+    A plain class rather than a dataclass: the writers import this module, and dataclasses
+    (which imports inspect) would add about 10 ms to the start-up of every script that writes.
+    """
+
+    def __init__(self, transactions: list[tuple[str, str, tuple[Path, ...]]] | None = None,
+                 temps_removed: list[Path] | None = None, busy: list[str] | None = None,
+                 errors: list[str] | None = None):
+        #: (transaction id, "rolled forward" | "rolled back" | "removed leftover journal", files)
+        self.transactions = [] if transactions is None else transactions
+        self.temps_removed = [] if temps_removed is None else temps_removed
+        #: transactions or temps left alone because a live process holds a lock
+        self.busy = [] if busy is None else busy
+        #: what could not be recovered, and why
+        self.errors = [] if errors is None else errors
+
+    def _fields(self) -> tuple:
+        return self.transactions, self.temps_removed, self.busy, self.errors
+
+    def __eq__(self, other: object) -> bool:
+        return self._fields() == other._fields() if isinstance(other, RecoveryReport) else NotImplemented
+
+    __hash__ = None  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return (f"RecoveryReport(transactions={self.transactions!r}, temps_removed={self.temps_removed!r}, "
+                f"busy={self.busy!r}, errors={self.errors!r})")
 
     @property
     def changed(self) -> bool:
