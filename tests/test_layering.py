@@ -81,3 +81,12 @@ def test_importing_a_module_loads_nothing_above_it(module):
     above = {name for name in loaded_by_importing(module) if RANK.get(name, -1) > RANK[module]}
     assert not above, f"importing {module} loads {above}"
 
+
+
+def test_importing_the_writers_loads_neither_transactions_nor_dataclasses():
+    """A script that only writes pays for no transaction code, nor for dataclasses' import of inspect."""
+    code = ("import sys, statesafe.writers; "
+            "print(sorted(m for m in ('statesafe.transactions', 'dataclasses', 'inspect') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
