@@ -29,7 +29,8 @@ from statesafe.errors import WriteError
 
 
 def replace_file(target: str, data: bytes, *, backups: int | None = None, corrupted: bool = False,
-                 existing: list[tuple[names.BackupName, str]] | None = None, like: os.stat_result | None = None) -> str | None:
+                 existing: list[tuple[names.BackupName, str]] | None = None,
+                 like: os.stat_result | None = None) -> str | None:
     """Replace the resolved ``target`` with ``data``; returns the backup taken, if any.
 
     ``backups``: keep the current file as a backup and prune to that many first (a destructive
