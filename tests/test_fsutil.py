@@ -144,42 +144,10 @@ def test_replace_retries_sharing_violations_on_windows_a_bounded_number_of_times
     assert len(calls) == 1  # only sharing violations are retried
 
 
-def test_commit_puts_the_prior_inode_back_when_the_directory_fsync_fails(target, monkeypatch):
-    prior = fsutil.hold_prior(target)
-    temp = fsutil.write_temp(target, b"new\n", os.stat(target))
-    monkeypatch.setattr(fsutil, "fsync_directory", lambda d, t: (_ for _ in ()).throw(
-        WriteError(t, "directory fsync", OSError(errno.EIO, "I/O error"))))
-    with pytest.raises(WriteError):
-        fsutil.commit(temp, target, prior, existed=True)
-    assert target.read_bytes() == b"original\n"
-
-
 def test_write_error_is_an_oserror_that_keeps_errno_and_names_file_and_step(target):
     error = WriteError(target, "fsync", OSError(errno.EIO, "Input/output error"))
     assert isinstance(error, OSError) and error.errno == errno.EIO
     assert str(error) == f"{target}: fsync failed: Input/output error (errno {errno.EIO})"
-
-
-def test_commit_interrupted_after_the_rename_keeps_new_content_and_prior(target, monkeypatch):
-    prior = fsutil.take_backup(target)
-    temp = fsutil.write_temp(target, b"new\n", os.stat(target))
-    monkeypatch.setattr(fsutil, "fsync_directory", lambda d, t: (_ for _ in ()).throw(KeyboardInterrupt))
-    with pytest.raises(KeyboardInterrupt):
-        fsutil.commit(temp, target, prior, existed=True)
-    assert target.read_bytes() == b"new\n" and Path(prior).read_bytes() == b"original\n"
-    assert not fsutil.prior_disposable(temp, target, prior)  # the old version's only copy
-
-
-def test_prior_is_disposable_while_the_target_still_holds_it(target, monkeypatch):
-    prior = fsutil.take_backup(target)
-    temp = fsutil.write_temp(target, b"new\n", os.stat(target))
-    assert fsutil.prior_disposable(temp, target, prior)  # not renamed yet
-    monkeypatch.setattr(fsutil, "fsync_directory", lambda d, t: (_ for _ in ()).throw(
-        WriteError(t, "directory fsync", OSError(errno.EIO, "I/O error"))))
-    with pytest.raises(WriteError):
-        fsutil.commit(temp, target, prior, existed=True)
-    assert target.read_bytes() == b"original\n"
-    assert fsutil.prior_disposable(temp, target, prior)  # rolled back: prior is the file itself
 
 
 def test_every_step_a_write_error_names_is_a_documented_step():

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import statesafe
-from statesafe import names, transactions
+from statesafe import names, recovery
 from statesafe.cli import main
 from statesafe.errors import StatesafeError
 from statesafe.sanction import sanctioned
@@ -135,7 +135,7 @@ def test_a_leftover_pointer_is_removed(home):
 
 def test_a_transaction_whose_files_a_live_process_holds_is_left_alone(home, monkeypatch):
     assert commit_dying(home, 2, before_installing)
-    monkeypatch.setattr(transactions, "RECOVER_LOCK_WAIT", 0.2)
+    monkeypatch.setattr(recovery, "RECOVER_LOCK_WAIT", 0.2)
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import sys, statesafe
         # as the transaction's owner, still at work, holds it (a user's lock() would settle first)
@@ -165,7 +165,7 @@ def test_a_write_settles_its_own_file_without_waiting_for_a_member_another_proce
     """)], cwd=home, env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == "locked\n"
-        report = transactions.settle_target(home / "style_guide.md")  # what statesafe.write's lock does first
+        report = recovery.settle_target(home / "style_guide.md")  # what statesafe.write's lock does first
         [(_, outcome, settled)] = report.transactions
         assert outcome == "rolled forward (partly: other files locked)"
         assert sorted(settled) == [home / "style_guide.md", home / "sub/posts_by_date.md"]
@@ -177,7 +177,7 @@ def test_a_write_settles_its_own_file_without_waiting_for_a_member_another_proce
 
 
 def test_an_unreadable_journal_stops_writes_to_its_folder_and_fails_recover(home):
-    journal = home / f"{transactions.JOURNAL_PREFIX}20260101T000000Z-1-abcd{transactions.JOURNAL_SUFFIX}"
+    journal = home / f"{names.JOURNAL_PREFIX}20260101T000000Z-1-abcd{names.JOURNAL_SUFFIX}"
     journal.write_text('{"statesafe_transaction": 1, "id": "x", "sta')
     with pytest.raises(StatesafeError, match="cannot read transaction journal"):
         statesafe.write(home / "style_guide.md", payload(5, "style_guide.md"))

@@ -16,7 +16,7 @@ import pytest
 import statesafe
 from statesafe.errors import PolicyViolation, StatesafeError, WriteError
 from statesafe.sanction import sanctioned
-from statesafe.transactions import is_journal_name
+from statesafe.names import is_journal_name
 from fs_support import STRACE, Faults, child_env, fd_path
 from tx_support import FILES, generations, journals, leftovers, one_generation, payload, write_generation
 

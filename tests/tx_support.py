@@ -13,7 +13,7 @@ from pathlib import Path
 import statesafe
 from statesafe import names
 from statesafe.sanction import sanctioned
-from statesafe.transactions import is_journal_name
+from statesafe.names import is_journal_name
 
 #: A 3-file set over two folders: two destructive files and a companion in a subfolder,
 #: so the journal needs a pointer as well as the primary.

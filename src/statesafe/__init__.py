@@ -24,10 +24,10 @@ _LAZY = {
     "write": "statesafe.writers",
     "append": "statesafe.writers",
     "transaction": "statesafe.transactions",
-    "lock": "statesafe.locking",
+    "lock": "statesafe.recovery",  # the lock that settles an interrupted transaction first
     "backups": "statesafe.backup",  # not statesafe.backups: importing a submodule binds its name on the package
     "restore": "statesafe.backup",
-    "recover": "statesafe.transactions",
+    "recover": "statesafe.recovery",
     "compiled_metadata": "statesafe.compiled",
     "check_compiled": "statesafe.compiled",
     "load_policy": "statesafe.policy",

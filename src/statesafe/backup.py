@@ -10,9 +10,10 @@ import os
 from pathlib import Path
 
 from statesafe import fsutil, names
+from statesafe.commit import replace_file
 from statesafe.errors import RestoreError, WriteError
-from statesafe.locking import locked
 from statesafe.policy import load_policy
+from statesafe.recovery import settled
 from statesafe.sanction import sanctioned
 
 
@@ -50,21 +51,13 @@ def restore(path: str | os.PathLike, backup: str | os.PathLike) -> Path | None:
     target = Path(fsutil.resolve_target(path))
     source = backup_source(target, backup)
     keep = load_policy().keep_backups
-    with sanctioned(), locked(target):  # which settles an interrupted transaction first
+    with sanctioned(), settled(target):  # which settles an interrupted transaction first
         fsutil.remove_stale_temps(target)
         try:
-            content = source.read_bytes()
+            with open(source, "rb") as f:
+                content, like = f.read(), os.fstat(f.fileno())
         except OSError as exc:
             raise WriteError(source, "backup", exc) from exc
-        before = fsutil.stat_or_none(target)
-        temp = fsutil.write_temp(target, content, before or os.stat(source))
-        snapshot = None
-        try:
-            snapshot = fsutil.backup_and_prune(target, keep, corrupted=True)
-            fsutil.commit(temp, target, snapshot, existed=before is not None)
-        except BaseException:
-            if snapshot is not None and fsutil.prior_disposable(temp, target, snapshot):
-                fsutil.discard(snapshot)  # the file is unchanged: a snapshot of it snapshots nothing
-            fsutil.discard(temp)
-            raise
+        # a file that does not exist yet takes the backup's permission bits
+        snapshot = replace_file(str(target), content, backups=keep, corrupted=True, like=like)
     return None if snapshot is None else Path(snapshot)

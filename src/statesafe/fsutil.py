@@ -1,9 +1,13 @@
 """Crash-safe filesystem primitives the writers and transactions are built from.
 
+The bottom layer: it imports nothing of statesafe but names and errors. The steps are put
+together into one file's replace in :mod:`statesafe.commit`, and into a multi-file
+transaction in :mod:`statesafe.transactions`.
+
 Each step raises :class:`~statesafe.errors.WriteError` naming the file, the step
 (one of :data:`STEPS`) and the OS cause, keeping its errno. Callers run them
 inside :func:`statesafe.sanction.sanctioned`. A policy file's temps are only created
-while holding its lock (:func:`statesafe.locking.lock`), so the lock holder may treat
+while holding its lock (:func:`statesafe.locking.locked`), so the lock holder may treat
 any other temp of the file as stale. A file outside the policy is replaced without a
 lock (no lock file beside it): there a temp is stale only once its writer's process is
 gone (``remove_stale_temps(..., only_dead_writers=True)``).
@@ -31,8 +35,9 @@ from collections import namedtuple
 from statesafe import names
 from statesafe.errors import WriteError
 
-#: Every step a WriteError names: DECISIONS.md's backup, temp, write, fsync, rename, directory
-#: fsync and prune; "lock" (taking a file's lock) and "remove" (a transaction's settle deleting a file).
+#: Every step a WriteError names: the steps of a write (backup, temp, write, fsync, rename,
+#: directory fsync and prune), "lock" (taking a file's lock) and "remove" (a transaction's settle
+#: deleting a file).
 STEPS = ("lock", "backup", "temp", "write", "fsync", "rename", "directory fsync", "prune", "remove")
 
 _CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -398,7 +403,7 @@ def hold_prior(target: str | os.PathLike) -> str | None:
     """A hard link to the current inode under a temp name, so a failed commit can put it back.
 
     For files without a backup (companion, compiled, outside the policy); the caller discards
-    it after :func:`commit`, and a crash leaves it as a stale temp, cleaned like any other.
+    it once the new content has landed, and a crash leaves it as a stale temp, cleaned like any other.
     None when the file does not exist or cannot be linked.
     """
     directory, base = os.path.split(target)
@@ -412,53 +417,3 @@ def hold_prior(target: str | os.PathLike) -> str | None:
         except OSError:
             return None  # no such file, or no hard links here
     return None
-
-
-def commit(temp: str | os.PathLike, target: str | os.PathLike, prior: str | os.PathLike | None, *,
-           existed: bool) -> None:
-    """Rename ``temp`` over ``target`` and make it durable; if that fails, put ``prior`` back.
-
-    ``prior`` holds the previous inode (the hard-link backup, or :func:`hold_prior`'s link);
-    ``existed`` says whether there was a previous file at all. A failed directory fsync (any
-    Exception) is a failed write: the previous content is renamed back (best effort), or a file
-    that did not exist before is removed, before the error is raised. An interrupt
-    (KeyboardInterrupt, SystemExit) after the rename stops the write rather than undoing it: the
-    new content stays in place, and so does ``prior``. The caller removes ``temp`` on any failure
-    and asks :func:`prior_disposable` whether ``prior`` may go too.
-    """
-    replace(temp, target)
-    try:
-        fsync_directory(os.path.dirname(target), target)
-    except Exception:
-        roll_back(target, prior, existed=existed)
-        raise
-
-
-def prior_disposable(temp: str | os.PathLike, target: str | os.PathLike, prior: str | os.PathLike) -> bool:
-    """After a failed :func:`commit`: whether ``prior`` is only another name for what ``target``
-    holds now (the rename never happened, or :func:`roll_back` put the old inode back).
-
-    False once the new content is in place (the rename happened, then an interrupt or a failed
-    roll back): ``prior`` is then the only copy of the old version, a backup to keep.
-    """
-    if os.path.lexists(temp):
-        return True  # never renamed: target is untouched
-    try:
-        return os.path.samestat(os.stat(prior), os.stat(target))
-    except OSError:
-        return False
-
-
-def roll_back(target: str | os.PathLike, prior: str | os.PathLike | None, *, existed: bool) -> None:
-    """Best effort: make ``target`` the inode ``prior`` holds again (remove it if it is new)."""
-    try:
-        if prior is None:
-            if not existed:
-                os.unlink(target)
-            return
-        restored = beside(target, names.temp_name(os.path.basename(target)))
-        os.link(prior, restored, follow_symlinks=False)
-        os.replace(restored, target)
-        fsync_directory(os.path.dirname(target), target)
-    except (OSError, WriteError):
-        pass  # the error being raised already says the write failed

@@ -1,4 +1,5 @@
-"""``statesafe.lock(path)``: one writer at a time per file, across processes and threads.
+"""The file lock under ``statesafe.lock(path)``: one writer at a time per file, across processes
+and threads.
 
 The lock is an flock() on ``.<name>.lock`` beside the resolved file, so a symlinked
 policy file and its target share one lock. The lock file is kept: deleting it would let
@@ -16,9 +17,10 @@ themselves, so a caller that already holds it does not deadlock), other threads 
 and one thread may hold the locks of several files. Like every flock, it is advisory,
 and unreliable on some network filesystems (NFS without lock support).
 
-The outermost acquisition in a thread settles an interrupted transaction that touched the
-file before the block runs (statesafe.transactions, imported lazily: it builds on this
-module), so whatever the block reads is the generation that transaction decided.
+This module knows only locks: it imports nothing of statesafe but fsutil, names and errors.
+Settling an interrupted transaction on the outermost acquisition (what ``statesafe.lock``
+does) is the layer above's: :mod:`statesafe.recovery` takes :func:`locked`, then asks
+:func:`outermost` and settles.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import TypeVar
 
 from statesafe import names
 from statesafe.errors import LockError, WriteError
-from statesafe.fsutil import beside, resolve_target, stat_or_none
+from statesafe.fsutil import beside, stat_or_none
 
 try:
     import fcntl
@@ -150,32 +152,21 @@ def _release_file(held: _Held) -> None:
     os.close(fd)  # closing the only descriptor on it releases the flock
 
 
-def lock(path: str | os.PathLike, timeout: float | None = None, *, settle: bool = True
-         ) -> contextlib.AbstractContextManager[Path]:
-    """Hold ``path``'s exclusive lock for the block (``with statesafe.lock(path):``); yields the
-    resolved file.
-
-    ``timeout`` (seconds) bounds the wait; None waits as long as it takes. Raises
-    LockError when the wait runs out, and WriteError (an OSError, step "lock") when the
-    lock file cannot be opened, e.g. in a folder that does not exist.
-
-    The outermost acquisition in a thread first settles an interrupted transaction that
-    touched the file, so a read-modify-write inside the block reads the generation the
-    transaction decided, not one its next write would overwrite. ``settle=False`` is for
-    statesafe.transactions itself, which locks the members it is settling.
-    """
-    return locked(Path(resolve_target(path)), timeout, settle=settle)
-
-
 def outermost(target: str | os.PathLike) -> bool:
     """Whether the calling thread, which holds ``target``'s lock, holds it only once: the
-    acquisition that settles (see :func:`locked`)."""
+    acquisition on which the layer above settles an interrupted transaction."""
     return _held[os.fspath(target)].depth == 1
 
 
 @contextlib.contextmanager
-def locked(target: PathT, timeout: float | None = None, *, settle: bool = True) -> Iterator[PathT]:
-    """:func:`lock` for a ``target`` already resolved (statesafe's writers have resolved it)."""
+def locked(target: PathT, timeout: float | None = None) -> Iterator[PathT]:
+    """Hold the exclusive lock of ``target``, a path already resolved (symlinks followed), for the
+    block; yields ``target``.
+
+    ``timeout`` (seconds) bounds the wait; None waits as long as it takes. Raises LockError when
+    the wait runs out, and WriteError (an OSError, step "lock") when the lock file cannot be
+    opened, e.g. in a folder that does not exist. Settles nothing (see :mod:`statesafe.recovery`).
+    """
     held = _entry(os.fspath(target))
     started = None if timeout is None else time.monotonic()
     if not held.thread_lock.acquire(timeout=-1 if timeout is None else timeout):
@@ -186,9 +177,6 @@ def locked(target: PathT, timeout: float | None = None, *, settle: bool = True) 
                           else max(0.0, timeout - (time.monotonic() - started)))
         held.depth += 1
         try:
-            if settle and held.depth == 1:
-                from statesafe.transactions import settle_target  # builds on this module
-                settle_target(target)
             yield target
         finally:
             held.depth -= 1

@@ -9,7 +9,7 @@ counted or deleted as one.
     <name>.bak-20260422T143012Z-corrupted   the file as it was before a restore
     <name>.tmp-20260422T143012Z-<pid>-<hex> a temp being written (stale once its writer is gone)
     .<name>.lock                            the lock file statesafe.lock() holds (kept, never deleted)
-    .statesafe-tx-<id>.journal              a transaction's journal (statesafe.transactions)
+    .statesafe-tx-<id>.journal              a transaction's journal (statesafe.journal)
 """
 
 from __future__ import annotations

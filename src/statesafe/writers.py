@@ -2,11 +2,11 @@
 
 ``write`` dispatches on the file's class in the effective policy (see docs/writers.md):
 
-- destructive: lock, settle an interrupted transaction, clear stale temps, temp +
-  write + fsync, backup (a hard link of the current inode), prune, rename,
-  directory fsync. Every fallible step but the last comes before the rename, so a
-  failure leaves the original byte-identical; a failed directory fsync puts the
-  original back before the error is raised.
+- destructive: lock, settle an interrupted transaction, clear stale temps, then the
+  one-file replace of :mod:`statesafe.commit`: temp + write + fsync, backup (a hard link
+  of the current inode), prune, rename, directory fsync. Every fallible step but the
+  last comes before the rename, so a failure leaves the original byte-identical; a
+  failed directory fsync puts the original back before the error is raised.
 - append-only log: refused (PolicyViolation); logs change only through ``append``.
 - companion: the same without the backup; a failed rebuild leaves the prior copy.
 - compiled: refused unless the content carries the policy's required fields.
@@ -34,9 +34,11 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from statesafe import fsutil
+from statesafe.commit import replace_file
 from statesafe.errors import PolicyViolation, PolicyWarning, WriteError
-from statesafe.locking import lock, locked, outermost
+from statesafe.locking import locked, outermost
 from statesafe.policy import FileClass, Policy, load_policy
+from statesafe.recovery import settle_target
 from statesafe.sanction import sanctioned
 
 _APPEND_FLAGS = os.O_RDWR | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -87,37 +89,17 @@ def write(path: str | os.PathLike, data: bytes | str | object, *, as_class: File
 
 
 def _replace(target: str, payload: bytes, *, keep_backups: int | None) -> None:
-    """The atomic replace; with ``keep_backups``, also the backup and prune of a destructive write."""
+    """The atomic replace under the file's lock; with ``keep_backups``, also the backup and prune
+    of a destructive write."""
     # one listing serves the settle check, the stale temps and the backups (nothing else makes any
     # of them while we hold the lock); it is taken again only after settling a transaction
-    with locked(target, settle=False):
+    with locked(target):
         beside = fsutil.siblings(target)
-        if beside.journal and outermost(target):  # what locked() settles: a transaction that touched the file
-            from statesafe.transactions import settle_target  # transactions builds on this module
-
+        if beside.journal and outermost(target):  # a transaction that touched the file: settle it first
             settle_target(target)
             beside = fsutil.siblings(target)
         fsutil.remove_stale_temps(target, temps=beside.temps)
-        before = fsutil.stat_or_none(target)
-        temp = fsutil.write_temp(target, payload, before)
-        prior = None
-        try:
-            if keep_backups is not None:
-                # O(1) link right before the rename, and the prune before it too, so that every
-                # fallible step but the directory fsync comes before the commit point: see docs
-                prior = fsutil.backup_and_prune(target, keep_backups, existing=beside.backups)
-            else:
-                prior = fsutil.hold_prior(target)
-            fsutil.commit(temp, target, prior, existed=before is not None)
-        except BaseException:
-            # a backup is discarded only while the file still holds the old version (then it is no
-            # backup of anything); once the new content is in place it is the old version's one copy
-            if prior is not None and (keep_backups is None or fsutil.prior_disposable(temp, target, prior)):
-                fsutil.discard(prior)
-            fsutil.discard(temp)
-            raise
-        if keep_backups is None and prior is not None:
-            fsutil.discard(prior)
+        replace_file(target, payload, backups=keep_backups, existing=beside.backups)
 
 
 def _replace_unlocked(target: str, payload: bytes, temps: list[str]) -> None:
@@ -128,18 +110,7 @@ def _replace_unlocked(target: str, payload: bytes, temps: list[str]) -> None:
     writer is gone, so only those of ``temps`` whose process is dead are removed.
     """
     fsutil.remove_stale_temps(target, only_dead_writers=True, temps=temps)
-    before = fsutil.stat_or_none(target)
-    temp = fsutil.write_temp(target, payload, before)
-    prior = None
-    try:
-        prior = fsutil.hold_prior(target)
-        fsutil.commit(temp, target, prior, existed=before is not None)
-    except BaseException:
-        fsutil.discard(temp)
-        raise
-    finally:
-        if prior is not None:
-            fsutil.discard(prior)
+    replace_file(target, payload)
 
 
 def _check_compiled(target: str, payload: bytes, policy: Policy) -> None:
@@ -253,7 +224,7 @@ def append(path: str | os.PathLike, record: Mapping, supersedes: str | None = No
             fd, target, created = _open_log(os.fspath(path), policy, cwd)
             try:
                 if fcntl is None:
-                    with lock(target, settle=False):  # no flock(): one appender at a time (logs are in no transaction)
+                    with locked(target):  # no flock(): one appender at a time (logs are in no transaction)
                         _append_record(fd, line, target, created, durable)
                 else:
                     try:  # appenders share it; a torn-tail check waits for them all

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from statesafe.errors import StatesafeError
-from statesafe.transactions import recover as recover_directory
+from statesafe.recovery import recover as recover_directory
 
 
 @click.command()
