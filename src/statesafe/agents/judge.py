@@ -38,7 +38,7 @@ from statesafe.effects import Effect, Kind
 from statesafe.errors import ConfigError
 from statesafe.policy import FileClass, Policy, load_policy
 
-__all__ = ["Decision", "PASS", "TREE_LIMIT", "Classifier", "judge", "judge_command", "write_effect",
+__all__ = ["Decision", "PASS", "TREE_LIMIT", "Classifier", "judge", "judge_command", "write_effect", "absolute",
            "refusal", "advice", "shown_path", "broken_policy", "after_crash", "unreadable", "command_words"]
 
 #: files looked at under a directory that rm -r / find -delete would remove

@@ -1,4 +1,4 @@
-"""The package layout: the runtime guard, the agent hooks and the auditor stay out of each other's way.
+"""Import hygiene: the runtime guard, the agent hooks and the auditor stay out of each other's way.
 
 - ``statesafe.guard`` is the runtime guard only (and what starts it); the agent hooks
   live in ``statesafe.agents``; neither package imports the other.
