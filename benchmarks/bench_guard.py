@@ -129,9 +129,12 @@ def main() -> None:
     print(f"import statesafe.guard + install  {measured * 1e3:7.1f} ms  measured inside the fresh process"
           f"  <= 15 ms  {'ok' if measured <= 0.015 else 'OVER'}")
     heavy = subprocess.run([sys.executable, "-c", "import sys, statesafe.guard; statesafe.guard.install(); "
-                            "print(' '.join(m for m in ('libcst', 'click') if m in sys.modules))"],
+                            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('libcst', 'click') "
+                            "or m.startswith(('statesafe.agents', 'statesafe.auditor', 'statesafe.readers', "
+                            "'statesafe.writers')))))"],
                            check=True, capture_output=True, text=True).stdout.strip()
-    print(f"libcst/click loaded on that path: {heavy or 'none'}")
+    print(f"libcst, click, the agent hooks, the auditor, the readers or the writers loaded on that path: "
+          f"{heavy or 'none'}")
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ from click.testing import CliRunner
 
 import statesafe
 from statesafe.cli import main
-from statesafe.guard import claude_decide
-from statesafe.guard.claude_decide import decide
-from statesafe.guard.claude_install import hook_command, judge
+from statesafe.agents import judge as agent_judge
+from statesafe.agents.claude import decide
+from statesafe.agents.claude_install import hook_command, judge
 from statesafe.policy import load_policy
 
 BAK = "threads_daily_tracker.json.bak-20260101T000000Z"
@@ -255,6 +255,37 @@ def test_the_policy_of_the_files_own_folder_counts_too(tmp_path):
     assert not decide(payload("Write", {"file_path": "ledger.json", "content": ""}, tmp_path)).deny
 
 
+@pytest.fixture
+def two_policies(tmp_path):
+    """The cwd's policy calls ledger.json a log; the policy of the folder it is in calls it destructive."""
+    (tmp_path / "statesafe.toml").write_text('append-only = ["ledger.json"]\n')
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "statesafe.toml").write_text('destructive = ["ledger.json"]\n')
+    (tmp_path / "other" / "ledger.json").write_text('{"run": 1}\n')
+    return tmp_path
+
+
+def test_one_policy_rule_the_cwds_first_then_the_files_own_folders(two_policies):
+    """The judge classes a path by the first policy that classifies it, the cwd's first."""
+    classifier = agent_judge.Classifier(str(two_policies))
+    file_class, policy = classifier.which(str(two_policies / "other" / "ledger.json"))
+    assert file_class.value == "append-only log" and policy == load_policy(two_policies)
+    refused = decide(payload("Write", {"file_path": "other/ledger.json", "content": ""}, two_policies))
+    assert refused.deny and "append-only log" in refused.reason
+    appended = decide(payload("Bash", {"command": "echo '{\"run\": 2}' >> other/ledger.json"}, two_policies))
+    assert not appended.deny
+
+
+def test_apply_writes_under_the_policy_that_classified_the_file(two_policies):
+    """Deciding and applying choose the policy the same way: the log is appended to as a log."""
+    ledger = two_policies / "other" / "ledger.json"
+    decision = applied(two_policies, "Write", {"file_path": "other/ledger.json",
+                                               "content": '{"run": 1}\n{"run": 2}\n'})
+    assert "appended them" in decision.reason, decision.reason
+    assert [json.loads(line)["run"] for line in ledger.read_text().splitlines()] == [1, 2]
+    assert statesafe.backups(ledger) == []
+
+
 def test_a_refusal_names_every_file_once(skill):
     decision = decide(payload("Bash", {"command": "rm threads_daily_tracker.json style_guide.md; "
                                                   "rm threads_daily_tracker.json"}, skill))
@@ -305,20 +336,38 @@ def test_unreadable_stdin_is_refused(skill):
         assert result.returncode == 2 and "could not read this tool call" in result.stderr, garbage
 
 
-def test_the_hook_keeps_libcst_the_writers_and_the_auditor_off_its_path_and_the_module_form_click(skill):
-    call = payload("Bash", {"command": "sed -i s/a/b/ style_guide.md; cat notes.md"}, skill)
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "statesafe", "hook", "claude"],
-                            input=json.dumps(call), capture_output=True, text=True, timeout=60)
+#: what the hook process must never import (a fresh process per tool call): libcst, click, the
+#: writers and the auditor, the runtime guard, and dataclasses/inspect (several ms of every start)
+HOOK_NEVER_IMPORTS = ("libcst", "click", "dataclasses", "inspect", "statesafe.writers", "statesafe.transactions",
+                      "statesafe.locking", "statesafe.backup", "statesafe.fsutil", "statesafe.journal",
+                      "statesafe.commit", "statesafe.auditor", "statesafe.guard")
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """The modules a ``python -X importtime`` run imported."""
+    return {line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if "import time:" in line}
+
+
+def forbidden(imported: set[str]) -> set[str]:
+    return {name for name in imported if any(name == bad or name.startswith(bad + ".") for bad in HOOK_NEVER_IMPORTS)}
+
+
+@pytest.mark.parametrize("form", [["-m", "statesafe", "hook", "claude"], ["-m", "statesafe.agents.claude"]])
+def test_the_hook_keeps_libcst_click_the_writers_the_auditor_and_the_guard_off_its_path(skill, form):
+    bash = payload("Bash", {"command": "sed -i s/a/b/ style_guide.md; cat notes.md"}, skill)
+    result = subprocess.run([sys.executable, "-X", "importtime", *form], input=json.dumps(bash),
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "import time:" in line}
-    assert "statesafe.readers.shell" in imported  # the check is real: it sees what the hook imports
-    assert not {name for name in imported if name.split(".")[0] == "libcst"
-                or name.startswith(("statesafe.writers", "statesafe.auditor", "statesafe.fsutil"))}
-    assert not imported & {"dataclasses", "inspect"}  # several ms of every start, for two small classes
-    direct = subprocess.run([sys.executable, "-X", "importtime", "-m", "statesafe.guard.claude_decide"],
-                            input=json.dumps(call), capture_output=True, text=True, timeout=60)
-    assert direct.returncode == 2 and "statesafe.readers.shell" in direct.stderr
-    assert not {line for line in direct.stderr.splitlines() if line.rstrip().endswith(("| click", "| libcst"))}
+    imported = imported_modules(result.stderr)
+    assert {"statesafe.readers.shell", "statesafe.agents.judge"} <= imported  # the check is real
+    assert not forbidden(imported)
+    write = payload("Write", {"file_path": "threads_daily_tracker.json", "content": "{}"}, skill)
+    result = subprocess.run([sys.executable, "-X", "importtime", *form], input=json.dumps(write),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    imported = imported_modules(result.stderr)
+    assert "statesafe.policy" in imported and not forbidden(imported)
+    assert "statesafe.readers.shell" not in imported  # shell parsing loads only for Bash
 
 
 def test_the_installed_command_refuses_when_statesafe_cannot_even_start(tmp_path):
@@ -388,7 +437,7 @@ def test_an_internal_error_refuses_when_a_policy_file_is_named(skill, monkeypatc
     def broken(self, path):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(claude_decide._Classifier, "__call__", broken)
+    monkeypatch.setattr(agent_judge.Classifier, "which", broken)
     refused = decide(payload("Edit", {"file_path": "style_guide.md", "old_string": "a", "new_string": "b"}, skill))
     assert refused.deny and "internal error: RuntimeError: boom" in refused.reason
     passed = decide(payload("Edit", {"file_path": "notes.md", "old_string": "a", "new_string": "b"}, skill))
@@ -606,7 +655,7 @@ def test_install_refuses_a_settings_file_it_cannot_merge_into_and_touches_nothin
 
 
 def test_launchers_use_the_project_dir_variable_for_a_project_venv(tmp_path, monkeypatch):
-    from statesafe.guard.claude_install import default_launcher
+    from statesafe.agents.claude_install import default_launcher
 
     bin_dir = tmp_path / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
@@ -620,7 +669,7 @@ def test_launchers_use_the_project_dir_variable_for_a_project_venv(tmp_path, mon
 
 def test_the_module_form_answers_like_the_cli_and_refuses_unknown_options(skill):
     call = payload("Bash", {"command": "tee threads_daily_tracker.json < /dev/null"}, skill)
-    module = [sys.executable, "-m", "statesafe.guard.claude_decide"]
+    module = [sys.executable, "-m", "statesafe.agents.claude"]
     via_cli = subprocess_hook(call)
     direct = subprocess_hook(call, command=module)
     assert (direct.returncode, direct.stdout, direct.stderr) == (via_cli.returncode, via_cli.stdout, via_cli.stderr)

@@ -1,21 +1,23 @@
 """Entry point of the ``statesafe`` console script and ``python -m statesafe``.
 
-``statesafe hook claude`` answers every tool call the agent makes, so it goes
-straight to the decision module without loading click (about 15 ms per call).
+``statesafe hook AGENT`` (``statesafe hook claude``) answers every tool call the
+agent makes, so it goes straight to the agent's adapter, found by name in
+:data:`statesafe.agents.ADAPTERS`, without loading click (about 15 ms per call);
+with an option the adapter does not take (``--help``) it goes through click.
 Every other error, usage errors included, is one line on stderr beginning
-``statesafe: error:`` with exit status 2 (DECISIONS.md, "Errors").
+``statesafe: error:`` with exit status 2.
 """
 
 import sys
 
-_HOOK_FLAGS = {"--apply", "--json"}
-
 
 def main() -> None:
-    if sys.argv[1:3] == ["hook", "claude"] and set(sys.argv[3:]) <= _HOOK_FLAGS:
-        from statesafe.guard.claude_decide import main as answer_hook
+    if len(sys.argv) > 2 and sys.argv[1] == "hook":
+        from statesafe.agents import hook_module
 
-        sys.exit(answer_hook(sys.argv[3:]))
+        adapter = hook_module(sys.argv[2])
+        if adapter is not None and set(sys.argv[3:]) <= adapter.OPTIONS.keys():
+            sys.exit(adapter.main(sys.argv[3:]))
     import click
 
     from statesafe.cli import main as cli

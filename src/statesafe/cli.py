@@ -28,7 +28,7 @@ COMMANDS = {
     "check": ("statesafe.commands.compiled:check", "List compiled files that are stale or malformed."),
     "policy": ("statesafe.commands.policy:policy", "Print the effective policy and where each part came from."),
     "run": ("statesafe.guard.run:run", "Run a command with every Python process in it guarded."),
-    "hook": ("statesafe.guard.claude_hook:hook", "Agent hooks (Claude Code PreToolUse)."),
+    "hook": ("statesafe.agents.cli:hook", "Agent hooks (Claude Code PreToolUse)."),
     "init": ("statesafe.commands.init:init", "Adopt statesafe in an existing skill folder."),
     "demo": ("statesafe.commands.demo:demo", "Show the writers at work in a temporary folder."),
 }

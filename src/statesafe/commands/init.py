@@ -112,7 +112,7 @@ def init(directory: Path, claude_hook: bool):
     adopt_policy(directory, actions)
     add_precommit_hook(directory, actions)
     if claude_hook:
-        from statesafe.guard.claude_install import install_claude
+        from statesafe.agents.claude_install import install_claude
 
         actions.append(install_claude(str(directory)))
     for action in actions:

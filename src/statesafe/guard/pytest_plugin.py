@@ -14,6 +14,9 @@ Precedence, most explicit first: the ``statesafe_off`` marker, the
 ``statesafe_skill_dir`` fixture (enforce), the command line, the ini option.
 Removing whole temporary trees (tmp_path cleanup, TemporaryDirectory, rmtree of a
 directory the run made) is cleanup and passes; see docs/guard.md.
+
+It uses only the guard's public API (:mod:`statesafe.guard`): ``current()`` and
+``restore()`` put an outer session's guard back after a nested (pytester) one.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ def _start(config: pytest.Config) -> None:
     global _depth
     if _previous in config.stash:
         return
-    config.stash[_previous] = guard._state
+    config.stash[_previous] = guard.current()
     config.stash[_environ] = {name: os.environ.get(name) for name in boot.VARIABLES}
     _depth += 1
     mode = _session_mode(config)
@@ -89,7 +92,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     _depth -= 1
     if _depth > 0:  # a nested (pytester) session: put back the outer session's guard
-        guard._restore(config.stash[_previous])
+        guard.restore(config.stash[_previous])
         _set_environ(config.stash[_environ])
     # The outermost session leaves the guard on: atexit handlers still run after this.
 
@@ -106,15 +109,13 @@ def _phase(item: pytest.Item):
     if item.get_closest_marker("statesafe_off") is None:
         yield
         return
-    before = guard._state
     environ = {name: os.environ.get(name) for name in boot.VARIABLES}
-    guard.uninstall()
-    _set_environ(item.config.stash[_environ])  # the scripts it starts run unguarded too
-    try:
-        yield
-    finally:
-        guard._restore(before)
-        _set_environ(environ)
+    with guard.suspended():
+        _set_environ(item.config.stash[_environ])  # the scripts it starts run unguarded too
+        try:
+            yield
+        finally:
+            _set_environ(environ)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -169,7 +170,7 @@ def statesafe_skill_dir(request, tmp_path, monkeypatch):
     """
     skill = tmp_path / "skill"
     skill.mkdir()
-    session = guard._state
+    session = guard.current()
     policy = session.policy if session else str(request.config.invocation_params.dir)
     monkeypatch.chdir(skill)
     with guard.guarded("enforce", policy=policy, exit_on_violation=bool(session and session.exit_on_violation)):

@@ -6,15 +6,19 @@ replace_all), written through ``statesafe.write`` (backup, temp, rename), and
 the original tool call is refused with a reason saying it is already done. On
 a log, a change that only adds complete JSON lines at the end becomes
 ``statesafe.append`` calls; anything else on a log is refused as usual.
+
+It writes under the policy that classified the file (the judge's rule: the
+working directory's policy first, then the file's own folder's), and uses the
+judge's wording for what it still refuses; it does not import the adapter.
 """
 
 from __future__ import annotations
 
 import json
-import os
 
+from statesafe.agents.judge import refusal, shown_path
 from statesafe.errors import StatesafeError
-from statesafe.policy import FileClass, load_policy
+from statesafe.policy import FileClass, Policy
 
 
 class EditError(ValueError):
@@ -90,20 +94,18 @@ def _read(path: str) -> str | None:
         raise EditError("The file is not UTF-8 text.") from None
 
 
-def apply_edit(tool: str, tool_input: dict, path: str, file_class: FileClass, cwd: str) -> str:
+def apply_edit(tool: str, tool_input: dict, path: str, file_class: FileClass, policy: Policy, cwd: str) -> str:
     """Perform the edit through statesafe's writers when the class allows it; return the reason to send.
 
-    The file's lock is held from reading the current content to the rename, so an
-    edit computed against one version never lands on another.
+    file_class and policy: the path's class and the policy that gave it
+    (:meth:`statesafe.agents.judge.Classifier.which`). The file's lock is held from
+    reading the current content to the rename, so an edit computed against one
+    version never lands on another.
     """
-    from statesafe.guard.claude_decide import refusal, shown_path
-
     import statesafe
 
     if file_class is FileClass.BACKUP:
         return refusal(f"{tool} would change", path, file_class, cwd)
-    local = load_policy(os.path.dirname(path))
-    policy = local if local.classify(path) is not None else load_policy(cwd)
     shown = shown_path(path, cwd)
     records, written = [], []
     try:

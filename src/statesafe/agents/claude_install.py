@@ -1,4 +1,4 @@
-"""``statesafe hook install claude`` and ``statesafe hook selftest``.
+"""Claude Code's installer: ``statesafe hook install claude`` and ``statesafe hook selftest claude``.
 
 install merges two PreToolUse entries into the project's .claude/settings.json
 (one for the file tools, one for Bash), leaves every other setting and hook as it
@@ -27,12 +27,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from statesafe.errors import ConfigError
-from statesafe.guard.claude_decide import FILE_MATCHER
+from statesafe.agents.claude import FILE_MATCHER, SHELL_TOOL
 
 SETTINGS = Path(".claude") / "settings.json"
-MATCHERS = (FILE_MATCHER, "Bash")
+MATCHERS = (FILE_MATCHER, SHELL_TOOL)
 TIMEOUT_SECONDS = 10
-_OURS = re.compile(r"statesafe(\.guard\.claude_decide\b|.*\bhook claude\b)")
+#: statesafe's own entries, to update in place: the CLI form, the module form, and the module form
+#: an early development version wrote (python -m statesafe.guard.claude_decide, since removed)
+_OURS = re.compile(r"statesafe(\.guard\.claude_decide\b|\.agents\.claude\b|.*\bhook claude\b)")
 
 
 def _shell_path(path: Path, project: str) -> str:
@@ -120,6 +122,10 @@ def install_claude(project: str, *, apply: bool = False, launcher: str | None = 
         found = statesafe.backups(path)
         kept = f" (the previous file is kept as {found[0].name})" if found else ""
     return f"statesafe: installed the Claude Code hook in {path}: {command}{kept}"
+
+
+#: the installer interface of statesafe.agents (``statesafe hook install AGENT``)
+install = install_claude
 
 
 # --- selftest --------------------------------------------------------------------------
