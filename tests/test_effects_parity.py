@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from statesafe.auditor.testing import audit_files
-from statesafe.effects import AUDIT_EVENTS, PYTHON_APIS
+from statesafe.effects import PYTHON_APIS
 from statesafe.policy import default_policy
 
 TRACKER = "threads_daily_tracker.json"
@@ -130,13 +130,6 @@ def test_every_row_has_a_case_and_nothing_else_does():
     assert set(EXCEPTIONS) <= set(ROWS)
 
 
-def test_every_audit_event_of_the_table_has_a_guard_handler():
-    from statesafe import guard
-
-    runtime = sys.modules.get("statesafe.guard.runtime", guard)
-    assert AUDIT_EVENTS - {"open"} <= set(runtime._HANDLERS), AUDIT_EVENTS - set(runtime._HANDLERS)
-
-
 @pytest.fixture
 def skill(tmp_path) -> Path:
     """A skill folder with every file of the default policy, a draft and a drafts folder."""
@@ -202,7 +195,7 @@ def test_the_guard_refuses_it_and_changes_nothing(skill, row):
 
 
 def _hook_refuses(command: str, cwd: Path) -> bool:
-    from statesafe.guard.claude_decide import decide
+    from statesafe.agents.claude import decide
 
     payload = {"hook_event_name": "PreToolUse", "tool_name": "Bash", "cwd": str(cwd),
                "tool_input": {"command": command}}

@@ -20,7 +20,7 @@ Light on purpose: the guard imports it at start-up and the agent hook per call
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+from collections import namedtuple
 
 
 class Kind(str, enum.Enum):
@@ -48,21 +48,18 @@ _VERBS = {Kind.WRITE: "write", Kind.TRUNCATE: "truncate", Kind.APPEND: "append t
           Kind.COPY_ONTO: "overwrite", Kind.MOVE_ONTO: "replace", Kind.REMOVE_TREE: "delete"}
 
 
-class Effect(NamedTuple):
+class Effect(namedtuple("Effect", "target kind how tree name", defaults=(False, None))):
     """One change to one path.
 
     target: the path (the shell reader's are absolute against the command's working
     directory; the auditor's may have unknown parts); tree: the change reaches every
     file under the folder ``target`` (``rm -r``, ``cp -r`` into it, ``git checkout DIR``);
     name: with tree, only files whose name matches this glob (``find -name``).
-    A NamedTuple, not a dataclass: dataclasses imports inspect, several ms of every hook start.
+    A namedtuple, not a dataclass (dataclasses imports inspect) nor a typing.NamedTuple (typing
+    costs ~3 ms of every guarded start-up and hook call).
     """
 
-    target: str
-    kind: Kind
-    how: str
-    tree: bool = False
-    name: str | None = None
+    __slots__ = ()
 
 
 # --- the Python write APIs -----------------------------------------------------------------
@@ -71,14 +68,14 @@ class Effect(NamedTuple):
 RECEIVER = -1
 
 
-class Arg(NamedTuple):
+class Arg(namedtuple("Arg", "index keyword", defaults=(None,))):
     """Where a call takes a value: its position (or RECEIVER), else its keyword."""
 
-    index: int | None
-    keyword: str | None = None
+    __slots__ = ()
 
 
-class Api(NamedTuple):
+class Api(namedtuple("Api", "name changes event mode mode_style default source tree",
+                     defaults=(None, "", None, None, False))):
     """One Python API that changes files.
 
     name: dotted for a function (``os.replace``), ``Path.<method>`` for a path method
@@ -93,14 +90,7 @@ class Api(NamedTuple):
     targets are folders and the change reaches every file in them (``shutil.copytree``).
     """
 
-    name: str
-    changes: tuple[tuple[Arg, Kind | None], ...]
-    event: str | None
-    mode: Arg | None = None
-    mode_style: str = ""
-    default: str | None = None
-    source: Arg | None = None
-    tree: bool = False
+    __slots__ = ()
 
     @property
     def method(self) -> str | None:
