@@ -101,3 +101,54 @@ def test_no_import_cycle_at_module_level():
 def test_the_cycle_check_sees_a_cycle():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycle_even_through_imports_inside_functions():
+    graph = {module: _imports(module, path, module_level=False) for module, path in MODULES.items()}
+    cycle = _cycle(graph)
+    assert cycle is None, " -> ".join(cycle)
+
+
+#: The layers, centre first: a module may import its own layer's modules or those of layers below.
+#: Policy and effects at the centre; readers and the storage steps around them; locks, the commit,
+#: the journal and recovery underneath the writers; then the three enforcement products side by
+#: side (none imports another); the command line on top.
+LAYERS = [
+    # the package itself imports only its errors eagerly; its public API loads lazily (importlib)
+    ("centre", ["statesafe", "statesafe.errors", "statesafe.names", "statesafe.effects", "statesafe.policy",
+                "statesafe.sanction", "statesafe.scan"]),
+    ("readers and single-file steps", ["statesafe.readers", "statesafe.readers.*", "statesafe.fsutil",
+                                       "statesafe.compiled"]),
+    ("locks", ["statesafe.locking"]),
+    ("commit", ["statesafe.commit"]),
+    ("journal", ["statesafe.journal"]),
+    ("recovery", ["statesafe.recovery"]),
+    ("writers", ["statesafe.writers", "statesafe.backup"]),
+    ("transactions", ["statesafe.transactions"]),
+    ("auditor", ["statesafe.auditor", "statesafe.auditor.*"]),
+    ("runtime guard", ["statesafe.guard", "statesafe.guard.*"]),
+    ("agents", ["statesafe.agents", "statesafe.agents.*"]),
+    ("command line", ["statesafe.commands", "statesafe.commands.*", "statesafe.cli", "statesafe.__main__"]),
+]
+#: the enforcement products: side by side, none imports another
+PRODUCTS = {"auditor", "runtime guard", "agents"}
+
+
+def _layer(module: str) -> tuple[int, str]:
+    import fnmatch
+
+    for index, (name, patterns) in enumerate(LAYERS):
+        if any(fnmatch.fnmatchcase(module, pattern) for pattern in patterns):
+            return index, name
+    raise AssertionError(f"{module} has no layer in tests/test_layout.py: add it where it belongs")
+
+
+def test_layers_point_one_way():
+    wrong = []
+    for module, path in MODULES.items():
+        index, name = _layer(module)
+        for target in _imports(module, path, module_level=False):
+            target_index, target_name = _layer(target)
+            if target_index > index or (name in PRODUCTS and target_name in PRODUCTS and target_name != name):
+                wrong.append(f"{module} ({name}) imports {target} ({target_name})")
+    assert not wrong, "\n".join(wrong)
