@@ -380,6 +380,12 @@ def _common(a: list[str], b: list[str]) -> int:
     return n
 
 
+def symbolic_env(g: FunctionSummary) -> dict:
+    """An environment binding each parameter of ``g`` to itself, kept symbolic (``\x01name\x01``):
+    what ``g`` does to its parameters, whoever calls it."""
+    return {p: ((f"\x01{p}\x01", None),) for p in g.params}
+
+
 def sink_texts(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink, env: dict | None = None) -> list[tuple]:
     """(action, text, via, how) for what a sink does (in ``fq`` called with ``env``); shell commands
     expand into their operations."""

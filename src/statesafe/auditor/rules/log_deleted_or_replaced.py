@@ -1,4 +1,5 @@
 from statesafe.auditor.rule import Invalid, Rule, Valid
+from statesafe.auditor.rules.rename_onto_destructive_file import RenameOntoDestructiveFile
 from statesafe.policy import FileClass
 
 
@@ -41,3 +42,7 @@ class LogDeletedOrReplaced(Rule):
         Invalid('from pathlib import Path\nPath("threads_freshness.log").unlink()\n', line=2),
         Invalid('import os\nos.truncate("threads_skill_learnings.log", 0)\n', line=2),
     ]
+
+    #: as before rules owned their checks: a log backed up to a ``.bak-`` sibling and then replaced
+    #: by a rename passes, as for FS102
+    exempt = RenameOntoDestructiveFile.exempt
