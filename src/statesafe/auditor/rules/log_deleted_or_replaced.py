@@ -1,5 +1,4 @@
 from statesafe.auditor.rule import Invalid, Rule, Valid
-from statesafe.auditor.rules.rename_onto_destructive_file import RenameOntoDestructiveFile
 from statesafe.policy import FileClass
 
 
@@ -41,8 +40,7 @@ class LogDeletedOrReplaced(Rule):
         Invalid('import os\nos.replace("threads_refresh.log.new", "threads_refresh.log")\n', line=2),
         Invalid('from pathlib import Path\nPath("threads_freshness.log").unlink()\n', line=2),
         Invalid('import os\nos.truncate("threads_skill_learnings.log", 0)\n', line=2),
+        # backed up first or not: the policy gives a log no backups, only appends (FS102 alone excuses that)
+        Invalid('import os, shutil\nshutil.copy2("threads_refresh.log", "threads_refresh.log.bak-20260101T000000Z")\n'
+                'os.replace("threads_refresh.log.new", "threads_refresh.log")\n', line=3),
     ]
-
-    #: as before rules owned their checks: a log backed up to a ``.bak-`` sibling and then replaced
-    #: by a rename passes, as for FS102
-    exempt = RenameOntoDestructiveFile.exempt
