@@ -9,7 +9,7 @@ failure (the rules' ``check_unanalyzable`` hooks, FS9xx); a SKILL.md goes to
 manifest.py (``check_manifest`` hooks, FS6xx). A Python file becomes a
 ModuleSummary (summary.py): every operation on a path it makes (a *sink*),
 every call that may reach a function of the audited tree, and what names hold,
-as symbolic values (summary.py). It is picklable and holds no libcst nodes, so
+as symbolic values (values.py). It is picklable and holds no libcst nodes, so
 the runner can cache it by content hash and compute it in a process pool.
 
 ``resolve`` builds a Resolver (resolve.py) over the summaries, which follows

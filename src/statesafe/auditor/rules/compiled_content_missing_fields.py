@@ -8,6 +8,7 @@ from statesafe.auditor.resolve import UNKNOWN_TEXT, Resolver
 from statesafe.auditor.rule import Invalid, Rule, SinkSite, Valid
 from statesafe.auditor.summary import Sink
 from statesafe.auditor.types import Finding
+from statesafe.auditor.values import DictDisplay
 from statesafe.policy import FileClass
 
 #: writes whose content the extractor keeps (Sink.data): statesafe.write, tx.write, Path.write_text / write_bytes
@@ -84,17 +85,18 @@ def _missing_fields(resolver: Resolver, mod, fq, sink: Sink, text: str) -> list[
     if structures:
         missing_per_candidate = []
         for value, m, f, e in structures:
-            if value[0] != "dict":
+            if not isinstance(value, DictDisplay):
                 return None
-            keys = {k for k, _ in value[1]}
+            keys = {k for k, _ in value.items}
             if None in keys:
                 return None
-            for k, meta in value[1]:
+            for k, meta in value.items:
                 if k == "_meta":
-                    metas = resolver.structures(meta, m, f, e, 0)
-                    if not metas or any(s[0][0] != "dict" or None in {mk for mk, _ in s[0][1]} for s in metas):
+                    metas = [s for s, *_ in resolver.structures(meta, m, f, e, 0)]
+                    if not metas or any(not isinstance(s, DictDisplay) or None in {mk for mk, _ in s.items}
+                                        for s in metas):
                         return None
-                    keys |= {mk for s in metas for mk, _ in s[0][1]}
+                    keys |= {mk for s in metas for mk, _ in s.items}
             missing_per_candidate.append([field for field in required if field not in keys])
         return missing_per_candidate[0] if all(missing_per_candidate) else None
     if not text.endswith(".md"):

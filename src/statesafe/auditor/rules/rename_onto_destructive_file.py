@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from statesafe.auditor.resolve import Resolver, symbolic_env
 from statesafe.auditor.rule import Invalid, Rule, SinkSite, Target, Valid
+from statesafe.auditor.values import Param
 from statesafe.names import BACKUP_MARK
 from statesafe.policy import FileClass
 
@@ -132,11 +133,11 @@ def _backs_up_before(resolver: Resolver, mod, fq, func, target, text: str, order
                     value = resolver.argument(call, g, param, bound)
                     if value is not None and same(value):
                         return True
-    if target[0] != "param" or target[1] != fq or depth >= 3:
+    if not isinstance(target, Param) or target.func != fq or depth >= 3:
         return False
     sites = []
     for cmod, cq, call, bound in resolver.callers.get((mod.path, fq), []):
-        value = resolver.argument(call, func, target[2], bound)
+        value = resolver.argument(call, func, target.name, bound)
         if value is not None and text in {t for t, _ in resolver.texts(value, cmod, cq, None)}:
             sites.append((cmod, cq, call, value))
     return bool(sites) and all(
@@ -151,7 +152,7 @@ def _is_backup_name(texts) -> bool:
 def _backup_params(resolver: Resolver, gmod, g) -> list[str]:
     """Parameters a helper always copies to a ``.bak-`` sibling (``def backup(path): shutil.copy2(path, ...)``)."""
     env = symbolic_env(g)
-    return [other.other[2] for other in g.sinks
-            if other.action == "copy-onto" and other.other and other.other[0] == "param"
-            and other.other[1] == g.qualname and resolver.always(other.conditional, gmod)
+    return [other.other.name for other in g.sinks
+            if other.action == "copy-onto" and isinstance(other.other, Param)
+            and other.other.func == g.qualname and resolver.always(other.conditional, gmod)
             and _is_backup_name(resolver.texts(other.target, gmod, g.qualname, env))]
