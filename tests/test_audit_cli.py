@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from statesafe.auditor import files, runner
+from statesafe.auditor import cache, files, runner
 from statesafe.cli import main
 from statesafe.policy import default_policy, load_policy
 
@@ -291,7 +291,21 @@ def test_cache_key_follows_the_policy(here, monkeypatch):
                              compiled_fields=(), tracker="notes.txt")
     changed = runner.audit(["a.py"], other)
     assert changed.parsed == 1 and [f.target for f in changed.findings if f.code.startswith("FS1")]
-    assert len([d for d in os.listdir(here / ".cache") if d.startswith("v1-")]) == 1
+    assert len([d for d in os.listdir(here / ".cache") if d.startswith(f"{cache.FORMAT}-")]) == 1
+
+
+def test_a_cache_of_another_format_is_replaced_not_read(here, monkeypatch):
+    """Summaries pickled by an older auditor (string-tagged tuples for values) are never unpickled
+    as today's: the format is part of the folder name, and other formats' folders are removed."""
+    write(here, "a.py", 'open("style_guide.md", "w")\n')
+    old = here / ".cache" / "v1-0123456789abcdef0123"
+    (old / "summaries").mkdir(parents=True)
+    (old / "index.pickle").write_bytes(b"not a pickle of today's types")
+    report = runner.audit(["a.py"], default_policy())
+    assert report.parsed == 1 and [f.code for f in report.findings] == ["FS101"]
+    assert not old.exists()
+    assert [d for d in os.listdir(here / ".cache") if d.startswith("v")] == [
+        d for d in os.listdir(here / ".cache") if d.startswith(f"{cache.FORMAT}-")]
 
 
 def test_racy_files_are_rehashed_not_trusted(here):

@@ -34,11 +34,11 @@ def test_write_goes_to_the_named_file(tmp_path, monkeypatch):
 
 
 def test_unused_suppression_is_a_rule_like_the_others():
-    """FS701 comes from the suppression pass, yet docs, SARIF descriptors and `statesafe rule` list it."""
+    """FS701 comes from the suppression pass (its hook), yet docs, SARIF descriptors and `statesafe rule` list it."""
     from statesafe.auditor import suppress
     from statesafe.auditor.formats import rule_classes
 
-    assert RULES["FS701"] is suppress.UnusedSuppression and rule_classes()["FS701"] is suppress.UnusedSuppression
+    assert RULES["FS701"].hooks() == ("check_suppressions",) and rule_classes()["FS701"] is RULES["FS701"]
     assert "# FS7xx: Suppression comments" in docs.render()
     assert "## FS701 unused-suppression" in (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     assert "FS701" in suppress.known_codes()

@@ -37,6 +37,9 @@ from statesafe.policy import Policy
 
 DIR_NAME = ".statesafe_cache"
 ENV_DIR = "STATESAFE_CACHE_DIR"
+#: the layout and the pickled types; a new one replaces the folders of the others. v2: symbolic
+#: values are values.py's classes (v1 held string-tagged tuples)
+FORMAT = "v2"
 RACY_NS = 2_000_000_000
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -121,7 +124,7 @@ class Cache:
     @classmethod
     def open(cls, policy: Policy, strict: bool) -> Cache:
         top = os.environ.get(ENV_DIR) or os.path.join(os.getcwd(), DIR_NAME)
-        folder = os.path.join(top, "v1-" + key(policy, strict))
+        folder = os.path.join(top, f"{FORMAT}-" + key(policy, strict))
         if not os.path.isdir(folder):
             try:
                 os.makedirs(os.path.join(folder, "summaries"))
@@ -129,7 +132,7 @@ class Cache:
                 _write_atomic(os.path.join(top, "CACHEDIR.TAG"),
                               b"Signature: 8a477f597d28d172789f06886806bc55\n# statesafe audit cache\n")
                 for old in os.listdir(top):  # one key at a time: the previous ones are stale
-                    if old.startswith("v1-") and os.path.join(top, old) != folder:
+                    if re.match(r"v\d+-", old) and os.path.join(top, old) != folder:
                         shutil.rmtree(os.path.join(top, old), ignore_errors=True)
             except OSError as exc:
                 print(f"statesafe: warning: audit cache disabled: {exc}", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 It records every operation on a path (raw writes, renames, copies, deletes,
 shell commands, statesafe calls), every call that may reach a function of the
-audited tree, and what each name may hold, as symbolic values (summary.py).
+audited tree, and what each name may hold, as symbolic values (values.py).
 Scope is a stack of frames, so a nested ``def`` never resets its parent's state.
 """
 
@@ -15,7 +15,43 @@ from dataclasses import replace
 import libcst as cst
 
 from statesafe.auditor import fixshapes as fixes
-from statesafe.auditor.summary import UNKNOWN, Call, FunctionSummary, ModuleSummary, Sink, Value
+from statesafe.auditor.summary import Call, FunctionSummary, ModuleSummary, Sink
+from statesafe.auditor.values import (
+    OPAQUE,
+    UNKNOWN,
+    Alternatives,
+    ArgNamespace,
+    ArgOption,
+    Builtin,
+    CallResult,
+    ClassDefinition,
+    Concat,
+    Condition,
+    Const,
+    Cwd,
+    Definition,
+    DictDisplay,
+    Each,
+    Flag,
+    FunctionDefinition,
+    GlobalName,
+    Imported,
+    Item,
+    Join,
+    Literal,
+    ModuleImport,
+    Naming,
+    Param,
+    Parent,
+    Record,
+    SelfAttr,
+    SequenceDisplay,
+    Starred,
+    Unknown,
+    Value,
+    WithName,
+    WithSuffix,
+)
 from statesafe.effects import FUNCTIONS, METHODS, RECEIVER, Api, Kind, flags_kind, mode_kind, shown
 
 #: Effect kind -> the auditor's action for a Python call that does it
@@ -36,8 +72,6 @@ ARGS_NAMES = {"args", "opts", "options", "ns", "namespace", "arguments", "cli_ar
 #: calls whose arguments are never paths we follow (keeps summaries small)
 _STDLIB = frozenset(sys.stdlib_module_names)
 _BUILTINS = frozenset(dir(builtins))
-#: bindings that name something rather than hold a value: an import, a module, a def or class
-_NAMING = ("imp", "mod", "def")
 
 
 class _Frame:
@@ -49,7 +83,7 @@ class _Frame:
         self.qualname = qualname
         self.summary = summary
         self.env: dict[str, Value] = {}
-        self.conditions: list[tuple] = []  # one entry per enclosing condition
+        self.conditions: list[Condition | None] = []  # one entry per enclosing condition (None: none)
         self.order = 0
         self.transactions: list[str | None] = []  # names bound by `with statesafe.transaction() as tx`
         self.handles: dict[str, int] = {}  # file-handle name -> index of its open() sink
@@ -100,28 +134,28 @@ class Extractor(cst.CSTVisitor):
                 return frame.env[name]
         return None
 
-    def dotted(self, node: cst.BaseExpression) -> tuple[str, str] | None:
-        """(kind, dotted name) for a name or attribute chain rooted in an import, module or def."""
+    def dotted(self, node: cst.BaseExpression) -> Naming | None:
+        """What a name or attribute chain names, when rooted in an import, a module, a def or a builtin."""
         if isinstance(node, cst.Name):
             bound = self.binding(node.value)
             if bound is None:
-                return ("builtin", f"builtins.{node.value}") if node.value in _BUILTINS else None
-            return (bound[0], bound[1]) if bound[0] in _NAMING else None
+                return Builtin(f"builtins.{node.value}") if node.value in _BUILTINS else None
+            return bound if isinstance(bound, Naming) else None
         if isinstance(node, cst.Attribute):
             base = self.dotted(node.value)
-            if base is not None and base[0] in ("imp", "mod"):
-                return ("imp", f"{base[1]}.{node.attr.value}")
+            if isinstance(base, (Imported, ModuleImport)):
+                return Imported(f"{base.dotted}.{node.attr.value}")
         return None
 
     def qualified(self, node: cst.CSTNode) -> set[str]:
         """Imported or builtin names only: a local ``os = Store()`` is not the os module."""
         found = self.dotted(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
-        return {found[1]} if found and found[0] != "def" else set()
+        return {found.dotted} if found is not None and not isinstance(found, Definition) else set()
 
     def position(self, node: cst.CSTNode) -> tuple:
         return (self.ordinals[id(node)],)
 
-    def conditions(self) -> tuple:
+    def conditions(self) -> tuple[Condition, ...]:
         return tuple(c for c in self.frame.conditions if c is not None)
 
     def add_sink(self, node: cst.CSTNode, action: str, api: str, target: Value, **extra) -> int:
@@ -140,12 +174,12 @@ class Extractor(cst.CSTVisitor):
                 continue  # class bodies are not visible from methods
             if name in frame.env:
                 value = frame.env[name]
-                if frame.kind == "module" and self.frame.kind != "module" and value[0] not in _NAMING:
+                if frame.kind == "module" and self.frame.kind != "module" and not isinstance(value, Naming):
                     break  # a global read inside a function: its final value, resolved later
                 return value
         if name == "__file__":
             return UNKNOWN
-        return ("name", name) if self.frame.kind != "module" else UNKNOWN
+        return GlobalName(name) if self.frame.kind != "module" else UNKNOWN
 
     def value(self, node: cst.BaseExpression | None, depth: int = 0) -> Value:
         """What ``node`` may evaluate to, as a symbolic path value."""
@@ -153,7 +187,7 @@ class Extractor(cst.CSTVisitor):
             return UNKNOWN
         text = _string(node)
         if text is not None:
-            return ("lit", text)
+            return Literal(text)
         d = depth + 1
         if isinstance(node, cst.Name):
             return self.lookup(node.value, node)
@@ -161,28 +195,29 @@ class Extractor(cst.CSTVisitor):
             parts = []
             for part in node.parts:
                 if isinstance(part, cst.FormattedStringText):
-                    parts.append(("lit", part.value))
+                    parts.append(Literal(part.value))
                 elif isinstance(part, cst.FormattedStringExpression) and part.format_spec is None:
                     parts.append(self.value(part.expression, d))
                 else:
                     parts.append(UNKNOWN)
-            return ("cat", tuple(parts))
+            return Concat(tuple(parts))
         if isinstance(node, cst.BinaryOperation):
             if isinstance(node.operator, cst.Divide):
-                return ("join", (self.value(node.left, d), self.value(node.right, d)))
+                return Join((self.value(node.left, d), self.value(node.right, d)))
             if isinstance(node.operator, cst.Add):
-                return ("cat", (self.value(node.left, d), self.value(node.right, d)))
+                return Concat((self.value(node.left, d), self.value(node.right, d)))
             return UNKNOWN
         if isinstance(node, cst.Attribute):
             return self.attribute_value(node, d)
         if isinstance(node, cst.Call):
             return self.call_value(node, d)
         if isinstance(node, cst.IfExp):
-            return ("alts", (self.value(node.body, d), self.value(node.orelse, d)))
+            return Alternatives((self.value(node.body, d), self.value(node.orelse, d)))
         if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
-            return ("alts", (self.value(node.left, d), self.value(node.right, d)))
+            return Alternatives((self.value(node.left, d), self.value(node.right, d)))
         if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
-            return ("seq", tuple(self.value(e.value, d) for e in node.elements if isinstance(e, cst.Element)))
+            return SequenceDisplay(tuple(self.value(e.value, d) for e in node.elements
+                                         if isinstance(e, cst.Element)))
         if isinstance(node, cst.Dict):
             items = []
             for e in node.elements:
@@ -190,7 +225,7 @@ class Extractor(cst.CSTVisitor):
                     items.append((_string(e.key), self.value(e.value, d)))
                 else:
                     items.append((None, UNKNOWN))
-            return ("dict", tuple(items))
+            return DictDisplay(tuple(items))
         if isinstance(node, cst.Subscript) and len(node.slice) == 1:
             index = node.slice[0].slice
             if isinstance(index, cst.Index):
@@ -198,34 +233,35 @@ class Extractor(cst.CSTVisitor):
                 if key is None and isinstance(index.value, cst.Integer):
                     key = int(index.value.value, 0)
                 if key is not None:
-                    return ("item", self.value(node.value, d), key)
+                    return Item(self.value(node.value, d), key)
             return UNKNOWN
         if isinstance(node, (cst.Integer, cst.Float)):
-            return ("const", node.value)
+            return Const(node.value)
         return UNKNOWN
 
     def attribute_value(self, node: cst.Attribute, d: int) -> Value:
         attr = node.attr.value
         receiver = node.value
         if attr == "parent":
-            return ("parent", self.value(receiver, d))
+            return Parent(self.value(receiver, d))
         if isinstance(receiver, cst.Name):
             if receiver.value == "self" and self.method_class():
-                return ("attr", self.method_class(), attr)
+                return SelfAttr(self.method_class(), attr)
             held = self.lookup(receiver.value, receiver)
-            if held[0] == "def" and held[1] in self.classes:
-                return ("attr", held[1], attr)  # a class attribute: Config.TRACKER
-            if held == ("argns",) or (receiver.value in ARGS_NAMES and held[0] in ("param", "name", "unk", "call")):
-                return ("arg", attr)
+            if isinstance(held, ClassDefinition):
+                return SelfAttr(held.dotted, attr)  # a class attribute: Config.TRACKER
+            if isinstance(held, ArgNamespace) or (
+                    receiver.value in ARGS_NAMES and isinstance(held, (Param, GlobalName, Unknown, CallResult))):
+                return ArgOption(attr)
         found = self.dotted(node)
-        return ("imp", found[1]) if found and found[0] == "imp" else UNKNOWN
+        return found if isinstance(found, Imported) else UNKNOWN
 
     def literal(self, node: cst.BaseExpression) -> str | None:
         """A string the expression certainly holds here (a literal, or a constant assigned one)."""
         held = self.value(node)
-        if held[0] == "name":  # a global read in a function: its value so far will do for a mode
-            held = self.frames[0].env.get(held[1], UNKNOWN)
-        return held[1] if held[0] == "lit" else None
+        if isinstance(held, GlobalName):  # a global read in a function: its value so far will do for a mode
+            held = self.frames[0].env.get(held.name, UNKNOWN)
+        return held.text if isinstance(held, Literal) else None
 
     def method_class(self) -> str | None:
         return self.frame.cls
@@ -237,16 +273,16 @@ class Extractor(cst.CSTVisitor):
             if len(args) == 1:
                 return self.value(args[0].value, d)
             if names & PATH_CLASSES and args:
-                return ("join", tuple(self.value(a.value, d) for a in args))
-            return ("cwd",) if names & PATH_CLASSES else UNKNOWN
+                return Join(tuple(self.value(a.value, d) for a in args))
+            return Cwd() if names & PATH_CLASSES else UNKNOWN
         if "os.path.join" in names:
-            return ("join", tuple(self.value(a.value, d) for a in args)) if args else UNKNOWN
+            return Join(tuple(self.value(a.value, d) for a in args)) if args else UNKNOWN
         if "os.path.dirname" in names and args:
-            return ("parent", self.value(args[0].value, d))
+            return Parent(self.value(args[0].value, d))
         if names & ENV_FUNCS and len(args) == 2:
             return self.value(args[1].value, d)
         if "builtins.vars" in names:
-            return ("argns",)
+            return ArgNamespace()
         func = node.func
         if isinstance(func, cst.Attribute):
             attr = func.attr.value
@@ -254,26 +290,26 @@ class Extractor(cst.CSTVisitor):
             if attr in SAME_PATH_METHODS and not args:
                 return self.value(receiver, d)
             if attr == "with_name" and len(args) == 1:
-                return ("with_name", self.value(receiver, d), self.value(args[0].value, d))
+                return WithName(self.value(receiver, d), self.value(args[0].value, d))
             if attr == "with_suffix" and len(args) == 1:
-                return ("with_suffix", self.value(receiver, d), self.value(args[0].value, d))
+                return WithSuffix(self.value(receiver, d), self.value(args[0].value, d))
             if attr == "joinpath" and args:
-                return ("join", (self.value(receiver, d), *(self.value(a.value, d) for a in args)))
+                return Join((self.value(receiver, d), *(self.value(a.value, d) for a in args)))
             if attr in ("parse_args", "parse_known_args"):
-                return ("argns",)
+                return ArgNamespace()
             if attr in ("home", "cwd") and names & {f"{c}.{attr}" for c in PATH_CLASSES}:
-                return ("cwd",)
+                return Cwd()
             if attr == "format" and _string(receiver) is not None:
                 return self.format_value(_string(receiver), [self.value(a.value, d) for a in args])
             if attr == "get" and len(args) == 2:  # dict.get(key, default)
                 key = _string(args[0].value)
                 base = self.value(receiver, d)
                 if key is not None:
-                    return ("alts", (("item", base, key), self.value(args[1].value, d)))
+                    return Alternatives((Item(base, key), self.value(args[1].value, d)))
                 return self.value(args[1].value, d)
         tree = self.tree_callees(node)
         if tree:
-            return ("call", tree, *self.call_args(node, d))
+            return CallResult(tree, *self.call_args(node, d))
         return UNKNOWN
 
     @staticmethod
@@ -286,19 +322,19 @@ class Extractor(cst.CSTVisitor):
             field, sep, rest = after.partition("}")
             if not sep or (field and not field.isdigit()):
                 return UNKNOWN
-            parts.append(("lit", before))
+            parts.append(Literal(before))
             position = int(field) if field else index
             index += 1
             parts.append(args[position] if position < len(args) else UNKNOWN)
-        parts.append(("lit", rest))
-        return ("cat", tuple(parts))
+        parts.append(Literal(rest))
+        return Concat(tuple(parts))
 
-    def call_args(self, node: cst.Call, d: int = 0) -> tuple[tuple, tuple]:
+    def call_args(self, node: cst.Call, d: int = 0) -> tuple[tuple[Value, ...], tuple[tuple[str, Value], ...]]:
         positional = []
         keywords = []
         for a in node.args:
             if a.star:
-                positional.append(("star",))
+                positional.append(Starred())
             elif a.keyword is not None:
                 keywords.append((a.keyword.value, self.value(a.value, d)))
             else:
@@ -315,11 +351,11 @@ class Extractor(cst.CSTVisitor):
             # not bound (yet): a def further down the module, unless it is a builtin
             return () if func.value in _BUILTINS else (func.value,)
         found = self.dotted(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
-        if found is None or found[0] == "builtin":
+        if found is None or isinstance(found, Builtin):
             return ()
-        if found[0] in ("imp", "mod") and found[1].split(".")[0] in _STDLIB:
+        if isinstance(found, (Imported, ModuleImport)) and found.dotted.split(".")[0] in _STDLIB:
             return ()  # the standard library is not part of the audited tree
-        return (found[1],)
+        return (found.dotted,)
 
     def arg(self, node: cst.Call, index: int | None, *keywords: str) -> cst.BaseExpression | None:
         for a in node.args:
@@ -335,7 +371,7 @@ class Extractor(cst.CSTVisitor):
     def visit_ClassDef_body(self, node: cst.ClassDef) -> None:
         qualname = self.child_name(node.name.value)
         self.classes.append(qualname)
-        self.frame.env[node.name.value] = ("def", qualname)
+        self.frame.env[node.name.value] = ClassDefinition(qualname)
         frame = _Frame("class", qualname, self.frame.summary, qualname)
         frame.conditions = list(self.frame.conditions)
         frame.transactions = list(self.frame.transactions)
@@ -367,11 +403,11 @@ class Extractor(cst.CSTVisitor):
             if p.default is not None:
                 summary.defaults[p.name.value] = self.value(p.default)
         self.result.functions[qualname] = summary
-        self.frame.env[node.name.value] = ("def", qualname)
+        self.frame.env[node.name.value] = FunctionDefinition(qualname)
         cls = self.frame.qualname if self.frame.kind == "class" else None
         frame = _Frame("function", qualname, summary, cls)
         for p in all_params:
-            frame.env[p.name.value] = ("param", qualname, p.name.value)
+            frame.env[p.name.value] = Param(qualname, p.name.value)
         self.frames.append(frame)
 
     def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
@@ -389,7 +425,7 @@ class Extractor(cst.CSTVisitor):
     def leave_If(self, node: cst.If) -> None:
         self.frame.conditions.pop()
 
-    def condition(self, test: cst.BaseExpression) -> tuple | None:
+    def condition(self, test: cst.BaseExpression) -> Condition | None:
         """None for a test that does not make the block conditional (the target exists)."""
         if isinstance(test, cst.Call):
             names = self.qualified(test.func)
@@ -401,13 +437,13 @@ class Extractor(cst.CSTVisitor):
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             test, negated = test.expression, True
         held = self.value(test)
-        if held[0] == "arg":
-            return ("flag", held[1], negated)
-        return ("opaque",)
+        if isinstance(held, ArgOption):
+            return Flag(held.dest, negated)
+        return OPAQUE
 
     def _enter_loop(self, node) -> None:
         self.frame.order += 1
-        self.frame.conditions.append(("opaque",))
+        self.frame.conditions.append(OPAQUE)
 
     def _leave_loop(self, node) -> None:
         self.frame.conditions.pop()
@@ -422,7 +458,7 @@ class Extractor(cst.CSTVisitor):
     def visit_For(self, node: cst.For) -> None:
         self._enter_loop(node)
         if isinstance(node.target, cst.Name):
-            self.assign(node.target, ("each", self.value(node.iter)))
+            self.assign(node.target, Each(self.value(node.iter)))
 
     leave_For = _leave_loop
 
@@ -486,9 +522,9 @@ class Extractor(cst.CSTVisitor):
             old = self.lookup(node.target.value, node.target)
             new = self.value(node.value)
             if isinstance(node.operator, cst.AddAssign):
-                self.assign(node.target, ("cat", (old, new)))
+                self.assign(node.target, Concat((old, new)))
             elif isinstance(node.operator, cst.DivideAssign):
-                self.assign(node.target, ("join", (old, new)))
+                self.assign(node.target, Join((old, new)))
             else:
                 self.assign(node.target, UNKNOWN)
 
@@ -498,7 +534,7 @@ class Extractor(cst.CSTVisitor):
             name = target.value
             if frame.conditions and any(c is not None for c in frame.conditions) and name in frame.env:
                 old = frame.env[name]
-                value = old if old == value else ("alts", (old, value))
+                value = old if old == value else Alternatives((old, value))
             if not _small(value):
                 value = UNKNOWN  # `s = s + x` in branches and loops: the value would double each time
             frame.env[name] = value
@@ -506,8 +542,8 @@ class Extractor(cst.CSTVisitor):
                 self.bind_handle(name, source)
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
-            if value[0] == "seq" and len(value[1]) == len(elements):
-                for element, item in zip(elements, value[1]):
+            if isinstance(value, SequenceDisplay) and len(value.items) == len(elements):
+                for element, item in zip(elements, value.items):
                     self.assign(element, item)
             else:
                 for element in elements:
@@ -524,10 +560,10 @@ class Extractor(cst.CSTVisitor):
             dotted = cst.helpers.get_full_name_for_node(alias.name) or ""
             self.imports.append(dotted)
             if alias.asname and isinstance(alias.asname.name, cst.Name):
-                self.frame.env[alias.asname.name.value] = ("mod", dotted)
+                self.frame.env[alias.asname.name.value] = ModuleImport(dotted)
             else:
                 top = dotted.split(".")[0]
-                self.frame.env[top] = ("mod", top)
+                self.frame.env[top] = ModuleImport(top)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         module = cst.helpers.get_full_name_for_node(node.module) if node.module else ""
@@ -539,7 +575,7 @@ class Extractor(cst.CSTVisitor):
                 self.imports.append(f"{base}.{name}" if not base.endswith(".") else f"{base}{name}")
                 bound = alias.asname.name.value if alias.asname else name
                 dotted = f"{base}.{name}" if not base.endswith(".") else f"{base}{name}"
-                self.frame.env[bound] = ("imp", dotted)
+                self.frame.env[bound] = Imported(dotted)
 
     # --- calls: the sinks ------------------------------------------------------------------
 
@@ -589,7 +625,8 @@ class Extractor(cst.CSTVisitor):
         receiver = func.value
         if isinstance(receiver, (cst.Name, cst.Attribute)):
             found = self.dotted(receiver)
-            if found and found[0] == "mod" or found and found[0] == "imp" and found[1].split(".")[0] in _STDLIB:
+            if isinstance(found, ModuleImport) or (isinstance(found, Imported)
+                                                   and found.dotted.split(".")[0] in _STDLIB):
                 return False  # a module function (os.replace, tarfile.open), not a path method
             if isinstance(receiver, cst.Name) and receiver.value in self.frame.transactions and attr == "write":
                 self.add_sink(node, "tx-write", "tx.write", self.value(self.arg(node, 0, "path")),
@@ -646,8 +683,8 @@ class Extractor(cst.CSTVisitor):
             else None
         for target, kind in targets:
             value = self.value(target)
-            if api.mode_style == "inplace" and value[0] != "lit":
-                value = ("each", value)  # fileinput.input(files): a list of files, or one
+            if api.mode_style == "inplace" and not isinstance(value, Literal):
+                value = Each(value)  # fileinput.input(files): a list of files, or one
             other = onto if kind is Kind.RENAME_FROM else source
             index = self.add_sink(node, ACTIONS[kind], shown(api, mode_text), value, other=other, data=data)
             if api.event == "open" and api.mode_style == "mode" and not api.name.startswith("logging"):
@@ -708,13 +745,13 @@ class Extractor(cst.CSTVisitor):
         if default is not None:
             value = self.value(default)
             if isinstance(default, cst.Name) and default.value in ("True", "False", "None"):
-                value = ("const", default.value == "True")
+                value = Const(default.value == "True")
         elif action == "store_true":
-            value = ("const", False)
+            value = Const(False)
         elif action == "store_false":
-            value = ("const", True)
+            value = Const(True)
         else:
-            value = ("const", None)
+            value = Const(None)
         entries.setdefault(dest, []).append((value, self.frame.qualname))
 
     # --- the end ---------------------------------------------------------------------------
@@ -729,11 +766,11 @@ def _small(value: Value, limit: int = 96) -> bool:
     """Whether a value has at most ``limit`` parts (values share subtrees, so count with a budget)."""
     budget = [limit]
 
-    def walk(v) -> bool:
+    def walk(v) -> bool:  # a value, or a tuple of them (parts, items, (key, value) pairs)
         budget[0] -= 1
         if budget[0] < 0:
             return False
-        return all(walk(x) for x in v if isinstance(x, tuple))
+        return all(walk(x) for x in (v.fields() if isinstance(v, Record) else v) if isinstance(x, tuple))
 
     return walk(value)
 

@@ -32,8 +32,8 @@ def one_based(finding: Finding) -> tuple[int, int, int, int]:
 
 
 def level(finding: Finding) -> str:
-    from statesafe.auditor.suppress import UnusedSuppression
-    return "warning" if finding.code == UnusedSuppression.CODE else "error"
+    rule = rule_classes().get(finding.code)
+    return rule.LEVEL if rule is not None else "error"
 
 
 class Formatter:
@@ -124,9 +124,6 @@ class Sarif(Formatter):
     NAME = "sarif"
 
     def render(self, findings):
-        from statesafe.auditor.suppress import UnusedSuppression
-
-        unused_code = UnusedSuppression.CODE
         rules = rule_classes()
         codes = sorted(rules)
         descriptors = []
@@ -138,7 +135,7 @@ class Sarif(Formatter):
                 "shortDescription": {"text": _clip(rule.summary())},
                 "fullDescription": {"text": _clip(doc)},
                 "help": {"text": doc, "markdown": doc},
-                "defaultConfiguration": {"level": "warning" if code == unused_code else "error"},
+                "defaultConfiguration": {"level": rule.LEVEL},
                 "properties": {"tags": ["statesafe", f"FS{code[2]}xx"]},
             })
         results = []

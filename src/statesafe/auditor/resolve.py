@@ -1,10 +1,16 @@
-"""The cross-module phase: resolve symbolic path values and report what reaches a policy file.
+"""The cross-module phase's resolver: what the symbolic values of the summaries may be, as texts.
 
-A value resolves to candidate texts, each with the call site ("path:line")
-that supplied it when it came through a parameter. Unknown parts of a text are
-``\\x00`` (so ``…/threads_daily_tracker.json`` still classifies by its name),
-a parameter kept symbolic is ``\\x01name\\x01`` (never a policy file).
-Classification goes through ``Policy.classify_name`` only.
+A Resolver sees every summary of the audited tree. It follows a value
+(values.py, dispatched on its class) through constants, imports, argparse
+defaults, ``self`` attributes, return values and the visible call sites of a
+parameter, and answers with candidate texts, each with the call site
+("path:line") that supplied it when it came through a parameter. Unknown parts
+of a text are ``\\x00`` (so ``…/threads_daily_tracker.json`` still classifies
+by its name), a parameter kept symbolic is ``\\x01name\\x01`` (never a policy
+file). It also finds callees and callers, binds arguments to parameters, and
+tells whether code under some conditions always runs. Classification goes
+through the policy only (``Policy.classify_name``, and ``classify_tree`` for a
+folder removed whole). What is reported is the engine's and the rules' business.
 """
 
 from __future__ import annotations
@@ -17,7 +23,38 @@ from collections.abc import Sequence
 
 from statesafe.auditor import shell
 from statesafe.auditor.files import module_parts
-from statesafe.auditor.summary import Call, FunctionSummary, ModuleSummary, Sink, Value
+from statesafe.auditor.summary import Call, FunctionSummary, ModuleSummary, Sink
+from statesafe.auditor.values import (
+    Alternatives,
+    ArgNamespace,
+    ArgOption,
+    Builtin,
+    CallResult,
+    ClassDefinition,
+    Concat,
+    Condition,
+    Const,
+    Cwd,
+    DictDisplay,
+    Each,
+    Flag,
+    FunctionDefinition,
+    GlobalName,
+    Imported,
+    Item,
+    Join,
+    Literal,
+    ModuleImport,
+    Param,
+    Parent,
+    SelfAttr,
+    SequenceDisplay,
+    Starred,
+    Unknown,
+    Value,
+    WithName,
+    WithSuffix,
+)
 from statesafe.policy import FileClass, Policy
 
 UNKNOWN_TEXT = "\x00"
@@ -26,6 +63,10 @@ MAX_DEPTH = 12
 
 Texts = tuple  # tuple[tuple[str, str | None], ...]: (text, via)
 _UNKNOWN: Texts = ((UNKNOWN_TEXT, None),)
+#: kinds of value that never stand for a text we could name (containers, numbers, namespaces, names
+#: of modules and definitions)
+_NO_TEXT = frozenset({Unknown, ArgNamespace, Const, Cwd, SequenceDisplay, DictDisplay, Starred, ModuleImport,
+                      FunctionDefinition, ClassDefinition, Builtin})
 
 
 _SYMBOL = re.compile("\x01([^\x01]*)\x01")
@@ -205,7 +246,7 @@ class Resolver:
                 return value
         if param in params:
             index = params.index(param)
-            if index < len(call.args) and all(a != ("star",) for a in call.args[:index + 1]):
+            if index < len(call.args) and not any(isinstance(a, Starred) for a in call.args[:index + 1]):
                 return call.args[index]
         return None
 
@@ -225,10 +266,10 @@ class Resolver:
 
     def texts(self, v: Value, mod: ModuleSummary, func: str, env: dict | None, depth: int = 0) -> Texts:
         """Candidate texts of value ``v`` seen in ``func`` of ``mod`` (``env``: bound parameters)."""
-        kind = v[0]
-        if kind == "lit":
-            return ((v[1], None),)
-        if kind in ("unk", "argns", "const", "cwd", "seq", "dict", "star"):
+        kind = type(v)
+        if kind is Literal:
+            return ((v.text, None),)
+        if kind in _NO_TEXT:
             return _UNKNOWN
         env_key = None if env is None else tuple(sorted(env.items()))
         key = (v, mod.path, func, env_key)
@@ -247,62 +288,61 @@ class Resolver:
         return result
 
     def _texts(self, v: Value, mod: ModuleSummary, func: str, env, depth: int) -> list:
-        kind = v[0]
-        if kind == "alts":
-            return [t for item in v[1] for t in self.texts(item, mod, func, env, depth)]
-        if kind in ("join", "cat"):
-            parts = [self.texts(item, mod, func, env, depth) for item in v[1]]
-            out = []
-            for combo in itertools.islice(itertools.product(*parts), MAX_TEXTS):
-                texts = [t for t, _ in combo]
-                via = next((w for _, w in combo if w), None)
-                out.append((_join(texts) if kind == "join" else "".join(texts), via))
-            return out
-        if kind == "parent":
-            return [(_parent(t), w) for t, w in self.texts(v[1], mod, func, env, depth)]
-        if kind in ("with_name", "with_suffix"):
-            out = []
-            for (t, w), (n, w2) in itertools.islice(itertools.product(
-                    self.texts(v[1], mod, func, env, depth), self.texts(v[2], mod, func, env, depth)), MAX_TEXTS):
-                out.append(((_join([_parent(t), n]) if kind == "with_name" else _with_suffix(t, n)), w or w2))
-            return out
-        if kind == "name":
-            value = mod.globals.get(v[1])
-            return list(self.texts(value, mod, "<module>", None, depth)) if value else list(_UNKNOWN)
-        if kind == "imp":
-            target, chain = self.split_import(v[1], mod)
-            if target is not None and len(chain) == 1 and chain[0] in target.globals:
-                return list(self.texts(target.globals[chain[0]], target, "<module>", None, depth))
-            return list(_UNKNOWN)
-        if kind == "param":
-            return self._param(v[1], v[2], mod, func, env, depth)
-        if kind == "arg":
-            entries = self.argparse_entries(v[1], mod)
-            return [t for m, value, f in entries for t in self.texts(value, m, f, None, depth)] or list(_UNKNOWN)
-        if kind == "attr":
-            entries = mod.self_attrs.get((v[1], v[2]), ())
-            return [t for value, f in entries for t in self.texts(value, mod, f, None, depth)] or list(_UNKNOWN)
-        if kind == "call":
-            _, names, args, kwargs = v
-            call = Call(names, args, kwargs, (0, 0, 0, 0), 0)
-            out = []
-            for name in names:
-                for gmod, g, bound in self.callees(name, mod, False):
-                    genv = self.bind(call, mod, func, env, gmod, g, bound)
-                    for ret in g.returns:
-                        out.extend(self.texts(ret, gmod, g.qualname, genv, depth))
-            return out or list(_UNKNOWN)
-        if kind == "each":
-            return [t for s, m, f, e in self.structures(v[1], mod, func, env, depth) if s[0] == "seq"
-                    for item in s[1] for t in self.texts(item, m, f, e, depth)] or list(_UNKNOWN)
-        if kind == "item":
-            out = []
-            for s, m, f, e in self.structures(v[1], mod, func, env, depth):
-                if s[0] == "dict":
-                    out.extend(t for k, item in s[1] if k == v[2] for t in self.texts(item, m, f, e, depth))
-                elif s[0] == "seq" and isinstance(v[2], int) and -len(s[1]) <= v[2] < len(s[1]):
-                    out.extend(self.texts(s[1][v[2]], m, f, e, depth))
-            return out or list(_UNKNOWN)
+        match v:
+            case Alternatives(values):
+                return [t for item in values for t in self.texts(item, mod, func, env, depth)]
+            case Join(parts) | Concat(parts):
+                texts = [self.texts(item, mod, func, env, depth) for item in parts]
+                out = []
+                for combo in itertools.islice(itertools.product(*texts), MAX_TEXTS):
+                    pieces = [t for t, _ in combo]
+                    via = next((w for _, w in combo if w), None)
+                    out.append((_join(pieces) if isinstance(v, Join) else "".join(pieces), via))
+                return out
+            case Parent(value):
+                return [(_parent(t), w) for t, w in self.texts(value, mod, func, env, depth)]
+            case WithName(value, other) | WithSuffix(value, other):
+                out = []
+                for (t, w), (n, w2) in itertools.islice(itertools.product(
+                        self.texts(value, mod, func, env, depth), self.texts(other, mod, func, env, depth)), MAX_TEXTS):
+                    out.append(((_join([_parent(t), n]) if isinstance(v, WithName) else _with_suffix(t, n)), w or w2))
+                return out
+            case GlobalName(name):
+                value = mod.globals.get(name)
+                return list(self.texts(value, mod, "<module>", None, depth)) if value is not None else list(_UNKNOWN)
+            case Imported(dotted):
+                target, chain = self.split_import(dotted, mod)
+                if target is not None and len(chain) == 1 and chain[0] in target.globals:
+                    return list(self.texts(target.globals[chain[0]], target, "<module>", None, depth))
+            case Param(owner, name):
+                return self._param(owner, name, mod, func, env, depth)
+            case ArgOption(dest):
+                entries = self.argparse_entries(dest, mod)
+                return [t for m, value, f in entries for t in self.texts(value, m, f, None, depth)] or list(_UNKNOWN)
+            case SelfAttr(cls, name):
+                entries = mod.self_attrs.get((cls, name), ())
+                return [t for value, f in entries for t in self.texts(value, mod, f, None, depth)] or list(_UNKNOWN)
+            case CallResult(callees, args, kwargs):
+                call = Call(callees, args, kwargs, (0, 0, 0, 0), 0)
+                out = []
+                for name in callees:
+                    for gmod, g, bound in self.callees(name, mod, False):
+                        genv = self.bind(call, mod, func, env, gmod, g, bound)
+                        for ret in g.returns:
+                            out.extend(self.texts(ret, gmod, g.qualname, genv, depth))
+                return out or list(_UNKNOWN)
+            case Each(value):
+                return [t for s, m, f, e in self.structures(value, mod, func, env, depth)
+                        if isinstance(s, SequenceDisplay)
+                        for item in s.items for t in self.texts(item, m, f, e, depth)] or list(_UNKNOWN)
+            case Item(value, key):
+                out = []
+                for s, m, f, e in self.structures(value, mod, func, env, depth):
+                    if isinstance(s, DictDisplay):
+                        out.extend(t for k, item in s.items if k == key for t in self.texts(item, m, f, e, depth))
+                    elif isinstance(s, SequenceDisplay) and isinstance(key, int) and -len(s.items) <= key < len(s.items):
+                        out.extend(self.texts(s.items[key], m, f, e, depth))
+                return out or list(_UNKNOWN)
         return list(_UNKNOWN)
 
     def _param(self, fq: str, name: str, mod, func, env, depth) -> list:
@@ -326,41 +366,43 @@ class Resolver:
         return out or list(_UNKNOWN)
 
     def structures(self, v: Value, mod, func, env, depth) -> list:
-        """The tuple/list/dict displays a value may be, each with the context it was written in."""
-        kind = v[0]
-        if kind in ("seq", "dict"):
+        """The tuple/list/dict displays a value may be, each with the context it was written in:
+        (display, module, function, env)."""
+        if isinstance(v, (SequenceDisplay, DictDisplay)):
             return [(v, mod, func, env)]
         if depth > MAX_DEPTH:
             return []
-        if kind == "alts":
-            return [s for item in v[1] for s in self.structures(item, mod, func, env, depth + 1)]
-        if kind == "name" and v[1] in mod.globals:
-            return self.structures(mod.globals[v[1]], mod, "<module>", None, depth + 1)
-        if kind == "imp":
-            target, chain = self.split_import(v[1], mod)
-            if target is not None and len(chain) == 1 and chain[0] in target.globals:
-                return self.structures(target.globals[chain[0]], target, "<module>", None, depth + 1)
-        if kind == "attr":
-            return [s for value, f in mod.self_attrs.get((v[1], v[2]), ())
-                    for s in self.structures(value, mod, f, None, depth + 1)]
-        if kind == "item":
-            out = []
-            for s, m, f, e in self.structures(v[1], mod, func, env, depth + 1):
-                if s[0] == "dict":
-                    out.extend(x for k, item in s[1] if k == v[2] for x in self.structures(item, m, f, e, depth + 1))
-            return out
+        match v:
+            case Alternatives(values):
+                return [s for item in values for s in self.structures(item, mod, func, env, depth + 1)]
+            case GlobalName(name) if name in mod.globals:
+                return self.structures(mod.globals[name], mod, "<module>", None, depth + 1)
+            case Imported(dotted):
+                target, chain = self.split_import(dotted, mod)
+                if target is not None and len(chain) == 1 and chain[0] in target.globals:
+                    return self.structures(target.globals[chain[0]], target, "<module>", None, depth + 1)
+            case SelfAttr(cls, name):
+                return [s for value, f in mod.self_attrs.get((cls, name), ())
+                        for s in self.structures(value, mod, f, None, depth + 1)]
+            case Item(value, key):
+                out = []
+                for s, m, f, e in self.structures(value, mod, func, env, depth + 1):
+                    if isinstance(s, DictDisplay):
+                        out.extend(x for k, item in s.items if k == key
+                                   for x in self.structures(item, m, f, e, depth + 1))
+                return out
         return []
 
     # --- conditions -------------------------------------------------------------------------
 
-    def always(self, conditions: tuple, mod: ModuleSummary) -> bool:
+    def always(self, conditions: tuple[Condition, ...], mod: ModuleSummary) -> bool:
         """Whether code under these conditions runs on every path (argparse options at their defaults)."""
         for condition in conditions:
-            if condition[0] != "flag":
+            if not isinstance(condition, Flag):
                 return False
-            entries = [(value, f) for _, value, f in self.argparse_entries(condition[1], mod)]
-            defaults = {value[1] for value, _ in entries if value[0] == "const"}
-            if len(defaults) != 1 or bool(defaults.pop()) == condition[2]:
+            defaults = {value.value for _, value, _ in self.argparse_entries(condition.dest, mod)
+                        if isinstance(value, Const)}
+            if len(defaults) != 1 or bool(defaults.pop()) == condition.negated:
                 return False
         return True
 
@@ -380,16 +422,22 @@ def _common(a: list[str], b: list[str]) -> int:
     return n
 
 
+def symbolic_env(g: FunctionSummary) -> dict:
+    """An environment binding each parameter of ``g`` to itself, kept symbolic (``\x01name\x01``):
+    what ``g`` does to its parameters, whoever calls it."""
+    return {p: ((f"\x01{p}\x01", None),) for p in g.params}
+
+
 def sink_texts(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink, env: dict | None = None) -> list[tuple]:
     """(action, text, via, how) for what a sink does (in ``fq`` called with ``env``); shell commands
     expand into their operations."""
     if sink.action != "shell":
         return [(sink.action, t, w, None) for t, w in resolver.texts(sink.target, mod, fq, env)]
     out = []
-    seqs = [s for s in resolver.structures(sink.target, mod, fq, env, 0) if s[0][0] == "seq"]
+    seqs = [s for s in resolver.structures(sink.target, mod, fq, env, 0) if isinstance(s[0], SequenceDisplay)]
     if seqs:
         for s, m, f, e in seqs:
-            words = [resolver.texts(item, m, f, e) for item in s[1]]
+            words = [resolver.texts(item, m, f, e) for item in s.items]
             for combo in itertools.islice(itertools.product(*words), MAX_TEXTS):
                 via = next((w for _, w in combo if w), None)
                 out.extend((op, path, via, how) for op, path, how in shell.operations([t for t, _ in combo]))

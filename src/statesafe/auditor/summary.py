@@ -1,39 +1,18 @@
 """What the per-file phase hands the cross-module phase: plain, picklable records.
 
 A summary crosses a process pool and lands in a cache, so it holds no libcst
-nodes, only tuples. Values a path can take are kept *symbolic* (``Value``) and
-resolved later, once every module of the audited tree is known:
-
-    ("lit", text)                  a string known exactly
-    ("unk",)                       anything we cannot see
-    ("param", func, name)          a parameter of ``func`` in this module
-    ("name", name)                 a module-level name of this module (its final value)
-    ("imp", dotted)                a name imported from another module ("config.TRACKER", ".paths.LOG")
-    ("join", (v, ...))             a path join: os.path.join, Path(a, b), a / b, joinpath
-    ("cat", (v, ...))              a concatenation: +, f-strings, str.format
-    ("parent", v)                  dirname / .parent
-    ("with_name", v, name_v)       Path.with_name
-    ("with_suffix", v, suffix_v)   Path.with_suffix
-    ("alts", (v, ...))             one of several values (branches, ``a or b``, reassignment)
-    ("arg", dest)                  an argparse option's value (its default)
-    ("attr", cls, name)            ``self.name`` in a method of class ``cls``
-    ("call", callees, args, kwargs) the return value of a call to a function of the tree
-    ("seq", (v, ...))              a tuple or list display
-    ("dict", ((key, v), ...))      a dict display (key None: not a literal, or ``**``)
-    ("each", v)                    an element of an iterable value (a ``for`` target)
-    ("item", v, key)               ``v[key]`` with a literal key
-    ("const", x)                   a number or bool (argparse flag defaults)
-    ("cwd",)                       Path(), Path.cwd(), Path.home(): a directory we cannot name
-    ("argns",)                     an argparse namespace (``parser.parse_args()``)
-    ("mod", dotted) / ("def", q)   a name bound to a module / to a def or class of this module
+nodes: dataclasses, strings, and symbolic values (values.py) standing for what
+a path may be, resolved later, once every module of the audited tree is known.
+Positions are libcst's: 1-based lines, 0-based columns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-Value = tuple
-UNKNOWN: Value = ("unk",)
+from statesafe.auditor.values import UNKNOWN, Condition, Value
+
+__all__ = ["UNKNOWN", "Call", "FunctionSummary", "ModuleSummary", "Position", "Sink", "Value"]
 
 Position = tuple  # (line, column, end_line, end_column): libcst's, 1-based lines, 0-based columns
 
@@ -42,14 +21,13 @@ Position = tuple  # (line, column, end_line, end_column): libcst's, 1-based line
 class Sink:
     """One operation on a path that may be a policy file (a raw write, a compliant call, a copy)."""
 
-    action: str  # see engine.ACTIONS
+    action: str  # what it does to ``target``: the actions listed in engine.py
     api: str  # how the source spells it, for messages: "open(..., 'w')", "Path.write_text"
     target: Value
     position: Position
     order: int  # statement order within the function, for "backed up before replaced"
-    #: conditions guarding it within its function: () always runs; ("flag", dest, negated) an argparse
-    #: option; ("opaque",) anything else (a loop, an except branch, an if we cannot read)
-    conditional: tuple = ()
+    #: conditions guarding it within its function, outermost first: () always runs
+    conditional: tuple[Condition, ...] = ()
     in_transaction: bool = False
     other: Value | None = None  # rename/copy: the other path (source of a rename onto target)
     data: Value | None = None  # statesafe.write: the content, when visible (compiled fields)
@@ -65,13 +43,15 @@ class Call:
     kwargs: tuple[tuple[str, Value], ...]
     position: Position
     order: int
-    conditional: tuple = ()
+    conditional: tuple[Condition, ...] = ()
     in_transaction: bool = False
     method: bool = False  # self.method(...) / Class(...): the callee's first parameter is bound
 
 
 @dataclass(slots=True)
 class FunctionSummary:
+    """What one function (or a module's top-level code) does with paths."""
+
     qualname: str  # "<module>" for module-level code
     params: tuple[str, ...] = ()
     defaults: dict[str, Value] = field(default_factory=dict)
@@ -82,13 +62,17 @@ class FunctionSummary:
 
 @dataclass(slots=True)
 class ModuleSummary:
+    """One file: a Python module, a manifest, or a file that could not be analysed (its findings)."""
+
     path: str  # posix, as given to summarize()
     kind: str = "python"  # "python" | "manifest" | "skipped"
     module: str = ""  # dotted name guessed from the path ("scripts.helpers")
     imports: tuple[str, ...] = ()  # dotted names imported (leading dots for relative imports)
-    globals: dict[str, Value] = field(default_factory=dict)  # module-level names, final values
+    #: module-level names: their final values, or what they name (Naming: imports, defs, classes)
+    globals: dict[str, Value] = field(default_factory=dict)
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     classes: tuple[str, ...] = ()  # qualified class names defined here
+    #: (class, attribute) -> (value assigned, qualname of the function assigning it)
     self_attrs: dict[tuple[str, str], list[tuple[Value, str]]] = field(default_factory=dict)
     argparse: dict[str, list[tuple[Value, str]]] = field(default_factory=dict)  # dest -> (default, func)
     findings: list = field(default_factory=list)  # direct findings: FS6xx, FS9xx

@@ -4,8 +4,10 @@ A comment at the end of a line silences those codes on that line (on any line
 of a finding that spans several); a comment alone on its line silences them on
 the next line of code. Codes are required (a blanket ignore would hide the very
 writes the policy is about), an unknown ``FS`` code is an error, and a code that
-silenced nothing is reported as a finding of its own (UnusedSuppression), as
-ruff's RUF100 does. Other tools' codes in a ``noqa`` are left alone.
+silenced nothing is reported as a finding of its own, as ruff's RUF100 does:
+after the comments are applied, every rule with a ``check_suppressions`` hook
+(FS701) is shown each file's comments and the codes they silenced. Other tools'
+codes in a ``noqa`` are left alone.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from statesafe.auditor.rules.unused_suppression import UnusedSuppression
 from statesafe.auditor.types import Finding
 
 _IGNORE = re.compile(r"#\s*statesafe:\s*ignore\b(\[([^\]]*)\])?", re.I)
@@ -85,7 +86,8 @@ def known_codes() -> frozenset[str]:
 
 def apply(findings: list[Finding], sources: Mapping[str, bytes],
           known: frozenset[str] | None = None) -> tuple[list[Finding], list[str]]:
-    """Findings minus the suppressed ones, plus one UnusedSuppression per code that silenced nothing.
+    """Findings minus the suppressed ones, plus the findings of the rules judging the comments
+    (one FS701 per code that silenced nothing).
 
     ``sources``: the files that may hold suppression comments, by path; ``known``:
     the valid codes (default: every rule's).
@@ -108,11 +110,10 @@ def apply(findings: list[Finding], sources: Mapping[str, bytes],
             kept.append(finding)
         else:
             used.add((finding.path, hit.line, finding.code))
-    for path, found in by_path.items():
-        for s in found:
-            for code in s.codes:
-                if (path, s.line, code) not in used:
-                    kept.append(Finding(path, s.line, s.column, s.line, s.end_column, UnusedSuppression.CODE,
-                                        UnusedSuppression.NAME, UnusedSuppression.message(code=code)))
-    return kept, errors
+    from statesafe.auditor.rules import RULES
 
+    for rule in RULES.values():
+        if rule.check_suppressions is not None:
+            for path, found in by_path.items():
+                kept.extend(rule.check_suppressions(path, found, used))
+    return kept, errors

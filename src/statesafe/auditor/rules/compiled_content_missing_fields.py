@@ -1,4 +1,18 @@
-from statesafe.auditor.rule import Invalid, Rule, Valid
+"""FS403: content written to a compiled-memory file that visibly lacks a required field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from statesafe.auditor.resolve import UNKNOWN_TEXT, Resolver
+from statesafe.auditor.rule import Invalid, Rule, SinkSite, Valid
+from statesafe.auditor.summary import Sink
+from statesafe.auditor.types import Finding
+from statesafe.auditor.values import DictDisplay
+from statesafe.policy import FileClass
+
+#: writes whose content the extractor keeps (Sink.data): statesafe.write, tx.write, Path.write_text / write_bytes
+_WRITES = frozenset({"statesafe-write", "tx-write", "write"})
 
 
 class CompiledContentMissingFields(Rule):
@@ -49,3 +63,52 @@ class CompiledContentMissingFields(Rule):
                 'body = "---\\ngenerated_at: now\\nposts_count: 3\\n---\\n# Wiki\\n"\n'
                 'statesafe.write(WIKI, body)\n', line=4),
     ]
+
+    @classmethod
+    def check_sink(cls, site: SinkSite) -> Iterator[Finding]:
+        sink = site.sink
+        if sink.data is None:
+            return
+        for target in site.targets:
+            if target.file_class is FileClass.COMPILED and target.action in _WRITES:
+                missing = _missing_fields(site.resolver, site.mod, site.qualname, sink, target.text)
+                if missing:
+                    yield site.finding(cls, target=target.shown, missing=", ".join(missing),
+                                       file_class=target.file_class.value, via=target.via)
+                    return
+
+
+def _missing_fields(resolver: Resolver, mod, fq, sink: Sink, text: str) -> list[str] | None:
+    """Required fields the written content visibly lacks; None when the content cannot be seen."""
+    required = resolver.policy.compiled_fields
+    structures = resolver.structures(sink.data, mod, fq, None, 0)
+    if structures:
+        missing_per_candidate = []
+        for value, m, f, e in structures:
+            if not isinstance(value, DictDisplay):
+                return None
+            keys = {k for k, _ in value.items}
+            if None in keys:
+                return None
+            for k, meta in value.items:
+                if k == "_meta":
+                    metas = [s for s, *_ in resolver.structures(meta, m, f, e, 0)]
+                    if not metas or any(not isinstance(s, DictDisplay) or None in {mk for mk, _ in s.items}
+                                        for s in metas):
+                        return None
+                    keys |= {mk for s in metas for mk, _ in s.items}
+            missing_per_candidate.append([field for field in required if field not in keys])
+        return missing_per_candidate[0] if all(missing_per_candidate) else None
+    if not text.endswith(".md"):
+        return None
+    for content, _ in resolver.texts(sink.data, mod, fq, None):
+        if content.startswith(UNKNOWN_TEXT):
+            return None
+        if not content.startswith("---"):
+            return list(required)
+        end = content.find("\n---", 3)
+        front = content[3:end] if end != -1 else content
+        missing = [field for field in required if field not in front]
+        if missing and UNKNOWN_TEXT not in front:
+            return missing
+    return None

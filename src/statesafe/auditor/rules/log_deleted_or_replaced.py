@@ -40,4 +40,7 @@ class LogDeletedOrReplaced(Rule):
         Invalid('import os\nos.replace("threads_refresh.log.new", "threads_refresh.log")\n', line=2),
         Invalid('from pathlib import Path\nPath("threads_freshness.log").unlink()\n', line=2),
         Invalid('import os\nos.truncate("threads_skill_learnings.log", 0)\n', line=2),
+        # backed up first or not: the policy gives a log no backups, only appends (FS102 alone excuses that)
+        Invalid('import os, shutil\nshutil.copy2("threads_refresh.log", "threads_refresh.log.bak-20260101T000000Z")\n'
+                'os.replace("threads_refresh.log.new", "threads_refresh.log")\n', line=3),
     ]

@@ -1,4 +1,11 @@
-from statesafe.auditor.rule import Invalid, Rule, Valid
+"""FS102: a rename or move onto a destructive file that was not backed up first on every path."""
+
+from __future__ import annotations
+
+from statesafe.auditor.resolve import Resolver, symbolic_env
+from statesafe.auditor.rule import Invalid, Rule, SinkSite, Target, Valid
+from statesafe.auditor.values import Param
+from statesafe.names import BACKUP_MARK
 from statesafe.policy import FileClass
 
 
@@ -92,3 +99,60 @@ class RenameOntoDestructiveFile(Rule):
             line=8, via="skill/scripts/case.py:11",
         ),
     ]
+
+    @classmethod
+    def exempt(cls, site: SinkSite, target: Target) -> bool:
+        """A rename onto a file copied to a ``.bak-`` sibling before it, on every path, passes."""
+        return target.action == "rename-onto" and _backed_up(site, target.text)
+
+
+def _backed_up(site: SinkSite, text: str) -> bool:
+    """Whether the target is copied to a ``.bak-`` sibling on every path before this rename.
+
+    The copy may sit in the same function, in a helper it calls first, or, when the
+    target is a parameter, in every caller that passes this file, before the call.
+    """
+    return _backs_up_before(site.resolver, site.mod, site.qualname, site.func, site.sink.target, text,
+                            site.sink.order, depth=0)
+
+
+def _backs_up_before(resolver: Resolver, mod, fq, func, target, text: str, order: int, depth: int) -> bool:
+    def same(value) -> bool:
+        return value == target or text in {t for t, _ in resolver.texts(value, mod, fq, None)}
+
+    for other in func.sinks:
+        if (other.action == "copy-onto" and other.order < order and resolver.always(other.conditional, mod)
+                and _is_backup_name(resolver.texts(other.target, mod, fq, None)) and same(other.other)):
+            return True
+    for call in func.calls:
+        if call.order >= order or not resolver.always(call.conditional, mod):
+            continue
+        for name in call.callees:
+            for gmod, g, bound in resolver.callees(name, mod, call.method):
+                for param in _backup_params(resolver, gmod, g):
+                    value = resolver.argument(call, g, param, bound)
+                    if value is not None and same(value):
+                        return True
+    if not isinstance(target, Param) or target.func != fq or depth >= 3:
+        return False
+    sites = []
+    for cmod, cq, call, bound in resolver.callers.get((mod.path, fq), []):
+        value = resolver.argument(call, func, target.name, bound)
+        if value is not None and text in {t for t, _ in resolver.texts(value, cmod, cq, None)}:
+            sites.append((cmod, cq, call, value))
+    return bool(sites) and all(
+        _backs_up_before(resolver, cmod, cq, cmod.functions[cq], value, text, call.order, depth + 1)
+        for cmod, cq, call, value in sites)
+
+
+def _is_backup_name(texts) -> bool:
+    return any(BACKUP_MARK in t.rstrip("/").rsplit("/", 1)[-1] for t, _ in texts)
+
+
+def _backup_params(resolver: Resolver, gmod, g) -> list[str]:
+    """Parameters a helper always copies to a ``.bak-`` sibling (``def backup(path): shutil.copy2(path, ...)``)."""
+    env = symbolic_env(g)
+    return [other.other.name for other in g.sinks
+            if other.action == "copy-onto" and isinstance(other.other, Param)
+            and other.other.func == g.qualname and resolver.always(other.conditional, gmod)
+            and _is_backup_name(resolver.texts(other.target, gmod, g.qualname, env))]

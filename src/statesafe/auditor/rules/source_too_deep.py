@@ -1,4 +1,14 @@
-from statesafe.auditor.rule import Invalid, Rule, Valid
+"""FS903: a file nested too deeply to analyse; claims running out of recursion at any stage."""
+
+from __future__ import annotations
+
+import re
+
+from statesafe.auditor.rule import Invalid, ParseFailure, Rule, Valid
+from statesafe.auditor.types import Finding
+
+#: how CPython's parser words a refusal to go deeper (it raises a SyntaxError, not a RecursionError)
+_TOO_DEEP = re.compile(r"too many nested|too many levels|too complex|recursion", re.I)
 
 
 class SourceTooDeep(Rule):
@@ -28,3 +38,12 @@ class SourceTooDeep(Rule):
 
     VALID = [Valid("x = " + "(" * 50 + "1" + ")" * 50 + "\n")]
     INVALID = [Invalid("x = " + "-" * 100000 + "1\n", line=1)]
+
+    @classmethod
+    def check_unanalyzable(cls, failure: ParseFailure) -> Finding | None:
+        error = failure.error
+        if isinstance(error, (RecursionError, MemoryError)):
+            return failure.finding(cls, "too deep")
+        if failure.stage == "compile" and isinstance(error, SyntaxError) and _TOO_DEEP.search(error.msg or ""):
+            return failure.finding(cls, error.msg, error.lineno or 1)
+        return None

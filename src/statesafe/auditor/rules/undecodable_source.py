@@ -1,4 +1,9 @@
-from statesafe.auditor.rule import Invalid, Rule, Valid
+"""FS902: a file whose bytes do not decode; claims the failures of the decode stage."""
+
+from __future__ import annotations
+
+from statesafe.auditor.rule import Invalid, ParseFailure, Rule, Valid
+from statesafe.auditor.types import Finding
 
 
 class UndecodableSource(Rule):
@@ -26,3 +31,14 @@ class UndecodableSource(Rule):
 
     VALID = [Valid(b"# -*- coding: latin-1 -*-\nname = 'caf\xe9'\n")]
     INVALID = [Invalid(b"name = 'caf\xe9'\n", line=1)]
+
+    @classmethod
+    def check_unanalyzable(cls, failure: ParseFailure) -> Finding | None:
+        """Every failure to decode (an unknown or broken coding line included) is this rule's."""
+        if failure.stage != "decode":
+            return None
+        error = failure.error
+        if isinstance(error, UnicodeDecodeError):
+            reason = f"{error.encoding} cannot decode byte {error.object[error.start]:#04x} at offset {error.start}"
+            return failure.finding(cls, reason, failure.source.count(b"\n", 0, error.start) + 1)
+        return failure.finding(cls, str(error))

@@ -1,4 +1,18 @@
-from statesafe.auditor.rule import Invalid, Rule, Valid
+"""FS801 (--strict): a raw write whose target the auditor cannot resolve, but which may name a policy file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from statesafe.auditor.resolve import could_be_policy_name, display, is_resolved
+from statesafe.auditor.rule import Invalid, Rule, SinkSite, Valid
+from statesafe.auditor.types import Finding
+
+#: actions that change a file without statesafe; the source of a Python rename (rename-away) is left
+#: out: in ``os.replace(tmp, target)`` it is the fresh temp, whose name is seldom resolvable
+RAW_ACTIONS = frozenset({"write", "append", "append-chunked", "touch", "rename-onto", "copy-onto", "delete",
+                         "truncate", "shell-write", "shell-append", "shell-copy-onto", "shell-move-onto",
+                         "shell-move-away", "shell-delete", "shell-touch", "remove-tree", "shell-remove-tree"})
 
 
 class UnresolvedWriteTarget(Rule):
@@ -43,3 +57,17 @@ class UnresolvedWriteTarget(Rule):
     INVALID = [
         Invalid('import sys\nopen(sys.argv[1], "w").write("x")\n', strict=True, line=2),
     ]
+
+    @classmethod
+    def check_sink(cls, site: SinkSite) -> Iterator[Finding]:
+        """Reported once per sink, naming its first unresolved target, unless some target resolved
+        to a policy file (then the other rules have spoken)."""
+        unresolved = None
+        for target in site.targets:
+            if target.file_class is not None:
+                return
+            if (unresolved is None and target.action in RAW_ACTIONS and not is_resolved(target.text)
+                    and could_be_policy_name(target.text, site.resolver.policy)):
+                unresolved = target.text
+        if unresolved is not None:
+            yield site.finding(cls, api=site.sink.api, target=display(unresolved))

@@ -1,6 +1,15 @@
-"""FS701: the rule behind suppression comments that silence nothing (applied by :mod:`statesafe.auditor.suppress`)."""
+"""FS701: suppression comments that silence nothing (the comments are read and applied by suppress.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from statesafe.auditor.rule import Invalid, Rule, Valid
+from statesafe.auditor.types import Finding
+
+if TYPE_CHECKING:
+    from statesafe.auditor.suppress import Suppression
 
 
 class UnusedSuppression(Rule):
@@ -30,6 +39,7 @@ class UnusedSuppression(Rule):
     CODE = "FS701"
     NAME = "unused-suppression"
     MESSAGE = "suppression of {code} silences nothing on this line; remove it"
+    LEVEL = "warning"  # the code it guards is fine as it is
 
     VALID = [
         Valid('with open("threads_daily_tracker.json", "w") as f:  # statesafe: ignore[FS101]\n'
@@ -42,3 +52,13 @@ class UnusedSuppression(Rule):
                 line=2),
         Invalid('# noqa: FS301\nopen("brand_voice.md", "w").close()\n', line=1),
     ]
+
+    @classmethod
+    def check_suppressions(cls, path: str, suppressions: list[Suppression],
+                           used: set[tuple[str, int, str]]) -> Iterator[Finding]:
+        """Each code of each comment of ``path`` that silenced no finding (``used``: (path, comment
+        line, code) of those that did)."""
+        for s in suppressions:
+            for code in s.codes:
+                if (path, s.line, code) not in used:
+                    yield cls.finding(path, (s.line, s.column, s.line, s.end_column), code=code)
