@@ -44,6 +44,8 @@ def _imports(module: str, path: Path, *, module_level: bool) -> set[str]:
         for child in ast.iter_child_nodes(node):
             if module_level and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 continue  # runs when called, not at import
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                continue  # for type checkers only: never runs
             if isinstance(child, ast.Import):
                 names = [alias.name for alias in child.names]
             elif isinstance(child, ast.ImportFrom):
