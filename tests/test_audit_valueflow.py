@@ -75,7 +75,6 @@ TREE_MISSED = {
     "daybook-tidy-logs", "taskboard-tasks-raw", "taskboard-archive-raw",
     "taskboard-purge-archive",
     # allowed-tools as a space-separated string
-    "refresh-manifest-space-separated", "tune-manifest-edit-pattern",
 }
 #: compliant sites of the tree that it reports today
 TREE_FLAGGED = {
@@ -102,7 +101,6 @@ CASES_FAILING = {
     "s8-dated-name", "s8-keyed-name-from-helper", "s8-glob-listing", "s8-helper-returns-path-and-text",
     "s8-no-pattern-can-match", "s8-dated-log-one-line",
     "s9-conditional-mode", "s9-parameter-default-w", "s9-mode-from-argparse-choices", "s9-update-mode-on-tracker",
-    "s10-space-separated", "s10-tool-pattern-space-separated", "s10-quoted-space-separated",
 }
 #: the tree gives findings that are neither expected nor at a compliant site, today (FS801 under --strict
 #: at sites a perfect auditor resolves to a policy file, where it reports the finding's own code)

@@ -56,12 +56,18 @@ class SkillGrantsWriteWithoutPolicy(Rule):
         Valid('---\nname: review\nallowed-tools: Read, Write\n---\nFollow FAILSAFE.md for every write.\n',
               path="skill/SKILL.md"),
         Valid('---\nname: stats\nallowed-tools: Read, Bash(python:*)\n---\nPrint stats.\n', path="skill/SKILL.md"),
+        Valid('---\nname: report\nallowed-tools: Read Bash(python3 scripts/write_report.py:*)\n---\nReport.\n',
+              path="skill/SKILL.md"),  # "write" inside a Bash pattern grants no Write tool
     ]
     INVALID = [
         Invalid('---\nname: review\nallowed-tools: Read, Write, Edit\n---\nUpdate the tracker.\n',
                 path="skill/SKILL.md", line=3),
         Invalid('---\nname: review\nallowed-tools:\n  - Read\n  - Edit\n---\nUpdate the tracker.\n',
                 path="skills/review/SKILL.md", line=3),
+        Invalid('---\nname: review\nallowed-tools: Read Write Edit\n---\nUpdate the tracker.\n',
+                path="skill/SKILL.md", line=3),  # space separated, as Claude Code also accepts
+        Invalid('---\nname: tune\nallowed-tools: "Read Edit(brand_voice.md) Bash(python3 scripts/*)"\n---\n'
+                'Adjust the tone.\n', path="skill/SKILL.md", line=3),
     ]
 
     @classmethod
@@ -88,11 +94,27 @@ def _write_grant(lines: list[str]) -> tuple[int, list[str]] | None:
             if not following.strip().startswith("- "):
                 break
             items.append(following.strip()[2:])
-        tools = []
-        for item in items:
-            for part in item.strip().strip("[]").split(","):
-                name = part.strip().strip("'\"").split("(")[0].strip()
-                if name in WRITE_TOOLS:
-                    tools.append(name)
+        tools = [name for item in items for name in _tool_names(item) if name in WRITE_TOOLS]
         return (index + 1, tools) if tools else None
     return None
+
+
+def _tool_names(value: str) -> list[str]:
+    """The tool names of an allowed-tools value, in every form Claude Code accepts: a comma or
+    space separated string (quoted or not), a YAML flow list, or one item of a block list.
+    A tool pattern's parentheses may hold spaces and commas (``Bash(python3 scripts/*)``): they
+    belong to the tool, whose name is what comes before them."""
+    names, current, depth = [], "", 0
+    for char in value.strip().strip("[]") + " ":
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(depth - 1, 0)
+        if depth == 0 and (char.isspace() or char == ","):
+            name = current.strip().strip("'\"").split("(")[0].strip("'\" ")
+            if name:
+                names.append(name)
+            current = ""
+        else:
+            current += char
+    return names
