@@ -53,7 +53,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from statesafe.auditor import manifest
 from statesafe.auditor.extract import Extractor
-from statesafe.auditor.resolve import Resolver, display, sink_texts
+from statesafe.auditor.resolve import Resolver, display, is_resolved, sink_texts
 from statesafe.auditor.rule import ParseFailure, Rule, Run, SinkSite, Target
 from statesafe.auditor.rules import RULES
 from statesafe.auditor.summary import ModuleSummary, Sink
@@ -214,6 +214,10 @@ def targets(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink) -> list
         shown = None
         if file_class is not None:
             shown = f"{display(text).rstrip('/')}/* (the whole folder)" if tree else display(text)
+        elif not tree and not is_resolved(text):  # logs/<date>.md: reported when every value is a policy file
+            partial = resolver.partial(text)
+            if partial is not None and partial[1]:
+                file_class, shown = partial[0], f"{display(text)} (any name {partial[2]})"
         out.append(Target(action, text, via, how, file_class, shown))
     return out
 

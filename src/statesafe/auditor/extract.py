@@ -9,6 +9,7 @@ Scope is a stack of frames, so a nested ``def`` never resets its parent's state.
 from __future__ import annotations
 
 import builtins
+import re
 import sys
 from dataclasses import replace
 
@@ -67,6 +68,11 @@ PATH_CLASSES = {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "pathli
 EXISTS_FUNCS = {"os.path.exists", "os.path.isfile", "os.path.lexists"}
 EXISTS_METHODS = {"exists", "is_file"}
 SAME_PATH_METHODS = {"resolve", "absolute", "expanduser", "as_posix"}
+#: calls whose result holds what their one argument holds (the order or container changes, not the paths)
+PASS_THROUGH_FUNCS = {"builtins.sorted", "builtins.list", "builtins.tuple", "builtins.set", "builtins.reversed",
+                      "builtins.iter", "builtins.frozenset"}
+#: module functions listing a folder by a glob pattern
+GLOB_FUNCS = {"glob.glob", "glob.iglob"}
 ENV_FUNCS = {"os.environ.get", "os.getenv"}
 ARGS_NAMES = {"args", "opts", "options", "ns", "namespace", "arguments", "cli_args", "parsed", "params"}
 #: calls whose arguments are never paths we follow (keeps summaries small)
@@ -283,6 +289,14 @@ class Extractor(cst.CSTVisitor):
             return self.value(args[1].value, d)
         if "builtins.vars" in names:
             return ArgNamespace()
+        if names & PASS_THROUGH_FUNCS and len(args) == 1:
+            return self.value(args[0].value, d)  # sorted(folder.glob("*.md")) holds what the listing holds
+        if names & GLOB_FUNCS and args:
+            pattern = _string(args[0].value)
+            return SequenceDisplay((Literal(_as_unknown(pattern)),)) if pattern is not None else UNKNOWN
+        if "os.listdir" in names or "os.scandir" in names:
+            folder = self.value(args[0].value, d) if args else Cwd()
+            return SequenceDisplay((Join((folder, Literal(UNKNOWN_PART))),))
         func = node.func
         if isinstance(func, cst.Attribute):
             attr = func.attr.value
@@ -297,6 +311,11 @@ class Extractor(cst.CSTVisitor):
                 return Join((self.value(receiver, d), *(self.value(a.value, d) for a in args)))
             if attr in ("parse_args", "parse_known_args"):
                 return ArgNamespace()
+            if attr in ("glob", "rglob") and len(args) == 1 and _string(args[0].value) is not None:
+                # each path a listing yields carries the pattern it came from: logs/*.md -> logs/<unknown>.md
+                return SequenceDisplay((Join((self.value(receiver, d), Literal(_as_unknown(_string(args[0].value))))),))
+            if attr == "iterdir" and not args:
+                return SequenceDisplay((Join((self.value(receiver, d), Literal(UNKNOWN_PART))),))
             if attr in ("home", "cwd") and names & {f"{c}.{attr}" for c in PATH_CLASSES}:
                 return Cwd()
             if attr == "format" and _string(receiver) is not None:
@@ -760,6 +779,15 @@ class Extractor(cst.CSTVisitor):
         self.result.globals = dict(self.frames[0].env)
         self.result.imports = tuple(dict.fromkeys(self.imports))
         self.result.classes = tuple(self.classes)
+
+
+#: a run of characters not known statically, inside a literal text (resolve.py reads it the same way)
+UNKNOWN_PART = "\x00"
+
+
+def _as_unknown(pattern: str) -> str:
+    """A glob as a text known in part: each wildcard run becomes one unknown run."""
+    return re.sub(r"(\*\*/?|\*|\?|\[[^\]]*\])+", UNKNOWN_PART, pattern)
 
 
 def _small(value: Value, limit: int = 96) -> bool:

@@ -107,19 +107,6 @@ def is_resolved(text: str) -> bool:
     return bool(last) and UNKNOWN_TEXT not in last and "\x01" not in last
 
 
-def could_be_policy_name(text: str, policy: Policy) -> bool:
-    """Whether a file name with unknown parts may still turn out to name a policy file.
-
-    ``tracker.json.tmp-<pid>`` cannot, whatever the pid: no listed name starts that
-    way. Glob patterns are assumed to match anything.
-    """
-    last = text.rstrip("/").rsplit("/", 1)[-1].replace("\x01", UNKNOWN_TEXT)
-    if not last:
-        return True
-    shape = re.compile(".*".join(re.escape(part) for part in last.split(UNKNOWN_TEXT)), re.S)
-    return any(is_glob or shape.fullmatch(name) for name, is_glob in policy.file_names())
-
-
 def _reach(start: set[str], edges: dict[str, set[str]]) -> set[str]:
     seen, todo = set(start), list(start)
     while todo:
@@ -411,6 +398,11 @@ class Resolver:
         if not is_resolved(text):
             return None
         return self.policy.classify_tree(text) if tree else self.policy.classify_name(text)
+
+    def partial(self, text: str) -> tuple[FileClass, bool, str] | None:
+        """A text known in part (a date, a key, a parameter in its name) against the policy's patterns:
+        (class, every value matches, the pattern), or None when no value can be a policy file."""
+        return self.policy.classify_partial(_SYMBOL.sub(UNKNOWN_TEXT, text), UNKNOWN_TEXT)
 
 
 def _common(a: list[str], b: list[str]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from statesafe.auditor.resolve import could_be_policy_name, display, is_resolved
+from statesafe.auditor.resolve import display, is_resolved
 from statesafe.auditor.rule import Invalid, Rule, SinkSite, Valid
 from statesafe.auditor.types import Finding
 
@@ -67,7 +67,7 @@ class UnresolvedWriteTarget(Rule):
             if target.file_class is not None:
                 return
             if (unresolved is None and target.action in RAW_ACTIONS and not is_resolved(target.text)
-                    and could_be_policy_name(target.text, site.resolver.policy)):
+                    and site.resolver.partial(target.text) is not None):  # some value may be a policy file
                 unresolved = target.text
         if unresolved is not None:
             yield site.finding(cls, api=site.sink.api, target=display(unresolved))
