@@ -436,15 +436,24 @@ def load_file(path: Path) -> Policy:
 def find_source(start: Path) -> Path | None:
     """The nearest policy source at or above ``start``, or None."""
     for directory in (start, *start.parents):
-        candidate = directory / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and b"[tool.statesafe" in pyproject.read_bytes():
-            return pyproject
-        document = directory / DOCUMENT_NAME
-        if document.is_file():
-            return document
+        found = source_in(directory)
+        if found is not None:
+            return found
+    return None
+
+
+def source_in(directory: Path) -> Path | None:
+    """The policy source of this folder itself (not above it), or None: statesafe.toml, then
+    pyproject.toml with a [tool.statesafe] table, then FAILSAFE.md."""
+    candidate = directory / CONFIG_NAME
+    if candidate.is_file():
+        return candidate
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file() and b"[tool.statesafe" in pyproject.read_bytes():
+        return pyproject
+    document = directory / DOCUMENT_NAME
+    if document.is_file():
+        return document
     return None
 
 

@@ -677,9 +677,16 @@ class Extractor(cst.CSTVisitor):
         if api.mode_style == "mode":
             mode = self.table_arg(node, api.mode)
             mode_text = api.default if mode is None else self.literal(mode)
-            decided = mode_kind(mode_text) if mode_text is not None else None
+            if mode_text is None:  # the mode is a value: judged by what it can be, once resolved
+                mode_value = self.value(mode)
+                if not isinstance(mode_value, Unknown):
+                    target = self.table_arg(node, api.changes[0][0])
+                    index = self.add_sink(node, "open", shown(api, "<mode>"), self.value(target), mode=mode_value)
+                    self.opens[id(node)] = index
+                return
+            decided = mode_kind(mode_text)
             if decided is None:
-                return  # a read, or a mode we cannot see
+                return  # a read
         elif api.mode_style == "flags":
             flags = self.flags(self.table_arg(node, api.mode))
             decided = flags_kind(flags) if flags is not None else None

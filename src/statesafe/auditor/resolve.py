@@ -46,6 +46,7 @@ from statesafe.auditor.values import (
     Literal,
     ModuleImport,
     Param,
+    Record,
     Parent,
     SelfAttr,
     SequenceDisplay,
@@ -55,6 +56,7 @@ from statesafe.auditor.values import (
     WithName,
     WithSuffix,
 )
+from statesafe.effects import Kind, mode_kind
 from statesafe.policy import FileClass, Policy
 
 UNKNOWN_TEXT = "\x00"
@@ -423,6 +425,8 @@ def symbolic_env(g: FunctionSummary) -> dict:
 def sink_texts(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink, env: dict | None = None) -> list[tuple]:
     """(action, text, via, how) for what a sink does (in ``fq`` called with ``env``); shell commands
     expand into their operations."""
+    if sink.action == "open":
+        return _open_texts(resolver, mod, fq, sink, env)
     if sink.action != "shell":
         return [(sink.action, t, w, None) for t, w in resolver.texts(sink.target, mod, fq, env)]
     out = []
@@ -437,3 +441,45 @@ def sink_texts(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink, env:
         for text, via in resolver.texts(sink.target, mod, fq, env):
             out.extend((op, path, via, how) for op, path, how in shell.operations(text))
     return out
+
+
+_OPEN_ACTIONS = {Kind.WRITE: "write", Kind.APPEND: "append"}
+
+
+def _open_texts(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink, env: dict | None) -> list[tuple]:
+    """open(path, mode) with the mode a value: one action per mode it can be (a read: none).
+
+    When the mode is a parameter of the helper the open is in (``def open_log(path, mode="a")``),
+    mode and path are resolved together at each call site, so one caller's ``"w"`` is not paired
+    with another caller's file.
+    """
+    g = mod.functions.get(fq)
+    sites = resolver.callers.get((mod.path, fq), []) if env is None and g is not None else []
+    if not sites or not _mentions_param(sink.mode, fq):
+        sites = [(None, None, None, None)]
+    out = []
+    for cmod, cq, call, bound in sites:
+        site_env, via = env, None
+        if call is not None:
+            site_env = resolver.bind(call, cmod, cq, None, mod, g, bound)
+            via = f"{cmod.path}:{call.position[0]}"
+        actions = []
+        for mode, _ in resolver.texts(sink.mode, mod, fq, site_env):
+            kind = mode_kind(mode) if UNKNOWN_TEXT not in mode and "\x01" not in mode else None
+            action = _OPEN_ACTIONS.get(kind)
+            if action and action not in actions:
+                actions.append(action)
+        how = f"the mode can be {' or '.join(actions)}" if len(actions) > 1 else None
+        out.extend((action, text, text_via or via, how)
+                   for action in actions for text, text_via in resolver.texts(sink.target, mod, fq, site_env))
+    return out
+
+
+def _mentions_param(value, fq: str) -> bool:
+    """Whether a value is built from a parameter of function ``fq``."""
+    if isinstance(value, Param):
+        return value.func == fq
+    if not isinstance(value, tuple):
+        return False
+    parts = value[1:] if isinstance(value, Record) else value  # a record's fields, or a tuple of values
+    return any(_mentions_param(part, fq) for part in parts)

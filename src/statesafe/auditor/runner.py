@@ -75,8 +75,10 @@ def needles(policy: Policy) -> tuple[tuple[bytes, tuple[bytes, ...]], ...] | Non
     extension); a glob with no literal worth the name (``*``) makes every
     module a seed (None). Grouped by extension because the few extensions are
     rare in code: most files are scanned once per extension, not once per name.
-    A folder that patterns name (``compiled``) is a stem with no extension: removing
-    it removes the policy files in it.
+    A folder that patterns name (``compiled``) counts when the bytes spell it as a
+    string or a path part (``"compiled"``, ``'compiled/``, ``/compiled"``): removing
+    it removes the policy files in it. The bare word would take in any module whose
+    prose says "compiled", and through imports most of a large tree.
     """
     groups: dict[bytes, set[bytes]] = {}
     for base, is_glob in policy.file_names():
@@ -90,8 +92,10 @@ def needles(policy: Policy) -> tuple[tuple[bytes, tuple[bytes, ...]], ...] | Non
         stem, ext = (stem.encode(), b"." + ext.encode()) if dot and stem else (base.encode(), b"")
         groups.setdefault(ext, set()).add(stem)
     for folder in policy.folder_names():  # shutil.rmtree("compiled") names no file, only its folder
-        if len(folder) >= 3:
-            groups.setdefault(b"", set()).add(folder.encode())
+        if len(folder) >= 3:  # as a string or a path part, not the bare word (common in prose and names)
+            name = folder.encode()
+            groups.setdefault(b"", set()).update(
+                q + name + end for q in (b'"', b"'", b"/") for end in (b'"', b"'", b"/") if q + end != b"//")
     return tuple((ext, tuple(sorted(stems))) for ext, stems in sorted(groups.items()))
 
 
@@ -243,18 +247,41 @@ def audit(paths: Sequence[str], policy: Policy | None = None, *, strict: bool = 
 
 
 def _by_policy(files: Sequence[str]) -> list[tuple[Policy, list[str]]]:
-    """The files grouped by the policy nearest to each (one load per folder; equal policies share a group)."""
-    from statesafe.policy import load_policy
+    """The files grouped by the policy nearest to each (equal policies share a group).
 
-    by_folder: dict[str, Policy] = {}
+    Each folder is looked at once, and a folder without a source of its own takes its
+    parent's answer: a tree of many folders costs one check per folder, not one search each.
+    """
+    from pathlib import Path
+
+    from statesafe.policy import default_policy, load_file, source_in
+
+    nearest: dict[str, Path | None] = {}
+
+    def source_of(folder: str) -> Path | None:
+        chain = []
+        while folder not in nearest:
+            chain.append(folder)
+            found = source_in(Path(folder))
+            parent = os.path.dirname(folder)
+            if found is not None or parent == folder:
+                nearest[folder] = found
+                chain.pop()
+                break
+            folder = parent
+        for below in chain:
+            nearest[below] = nearest[folder]
+        return nearest[chain[0] if chain else folder]
+
+    policies: dict[Path | None, Policy] = {}
     groups: dict[Policy, list[str]] = {}
     for path in files:
-        folder = posixpath.dirname(path) or "."
-        found = by_folder.get(folder)
+        source = source_of(os.path.dirname(os.path.abspath(path)))
+        found = policies.get(source)
         if found is None:
-            found = by_folder[folder] = load_policy(os.path.abspath(folder))
+            found = policies[source] = load_file(source) if source is not None else default_policy()
         groups.setdefault(found, []).append(path)
-    return list(groups.items()) or [(load_policy(), [])]
+    return list(groups.items()) or [(default_policy(), [])]
 
 
 def _audit_group(report_files: list[str], explicit: list[str], context: list[str], policy: Policy, strict: bool,

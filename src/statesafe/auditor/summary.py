@@ -32,6 +32,9 @@ class Sink:
     other: Value | None = None  # rename/copy: the other path (source of a rename onto target)
     data: Value | None = None  # statesafe.write: the content, when visible (compiled fields)
     fix: str | None = None  # the safe rewrite --fix would make, described
+    #: action "open": the open() mode as a value (a variable, a parameter, a conditional), resolved
+    #: with the target; each mode it can be decides the action (write, append, or none for a read)
+    mode: Value | None = None
 
 
 @dataclass(frozen=True, slots=True)
