@@ -51,8 +51,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-#: A vfork()ed child inherits its parent's high-water RSS into its own ru_maxrss (exec records
-#: the old mm's peak): a plain fork keeps each child's peak its own.
+#: A child's ru_maxrss starts from what its parent had mapped when it forked (vfork: the parent's
+#: high-water mark), since exec records the old address space's peak. So each command runs under
+#: GNU time, a small C program, and its "%M" is the figure; wait4's is the fallback.
+GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 if hasattr(subprocess, "_USE_VFORK"):
     subprocess._USE_VFORK = False
 
@@ -121,9 +123,11 @@ def run(argv: list[str], cwd: str | os.PathLike, env: dict | None = None, timeou
     Output goes to temp files; with ``keep_output`` False it is not read back (ruff --select ALL
     prints tens of MB on the stdlib, which would only grow this process and the figures with it).
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r", suffix=".time") as peak_file:
+        wrapped = [GNU_TIME, "-f", "%M", "-o", peak_file.name, *argv] if GNU_TIME else argv
         start = time.perf_counter()
-        child = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err, start_new_session=True)
+        child = subprocess.Popen(wrapped, cwd=cwd, env=env, stdout=out, stderr=err, start_new_session=True)
         peak = [None]
         samples = [0]
         done = threading.Event()
@@ -165,6 +169,9 @@ def run(argv: list[str], cwd: str | os.PathLike, env: dict | None = None, timeou
         out.seek(0)
         err.seek(0)
         maxrss_kb = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss / 1024
+        if GNU_TIME:
+            lines = [line for line in peak_file.read().splitlines() if line.strip().isdigit()]
+            maxrss_kb = int(lines[-1]) if lines else maxrss_kb
         tree_mb = peak[0] if samples[0] >= 5 else None  # under a second: too few samples to mean anything
         stdout = out.read().decode("utf-8", "replace") if keep_output else ""
         err.seek(max(0, os.fstat(err.fileno()).st_size - 4000))
@@ -449,11 +456,13 @@ def table(results: dict) -> str:
     sizes = sorted((n for n, data in results["trees"].items() if data.get("cases")), key=int)
     if len(sizes) >= 2:
         small, large = results["trees"][sizes[0]], results["trees"][sizes[-1]]
-        lines += [f"\nTime per file, {int(sizes[-1]):,} files / {int(sizes[0]):,} files:\n",
-                  "| case | ratio |", "|---|---|"]
+        lines += [f"\nTime per file, {int(sizes[-1]):,} files / {int(sizes[0]):,} files (wall, CPU):\n",
+                  "| case | wall | cpu |", "|---|---|---|"]
+        per = float(large["files"]) / small["files"]
         for case in small["cases"]:
             if case in large["cases"]:
-                lines.append(f"| {case} | {_ratio(large['cases'][case]['us_per_file'], small['cases'][case]['us_per_file'])} |")
+                a, b = large["cases"][case], small["cases"][case]
+                lines.append(f"| {case} | {_ratio(a['wall_s'] / per, b['wall_s'])} | {_ratio(a['cpu_s'] / per, b['cpu_s'])} |")
     if results.get("stdlib") and results["stdlib"].get("cases"):
         s = results["stdlib"]
         cases = s["cases"]
@@ -489,12 +498,16 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds before one command is killed")
     parser.add_argument("--no-stdlib", action="store_true")
     parser.add_argument("--json", metavar="FILE", help="write the figures here")
+    parser.add_argument("--report", metavar="FILE", help="print the tables of a --json FILE and exit")
     parser.add_argument("--floor", choices=["libcst", "libcst-pool", "ast"], help=argparse.SUPPRESS)
     parser.add_argument("--listing", help=argparse.SUPPRESS)
     parser.add_argument("--jobs", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.floor:
         return floor_main(args.floor, args.listing, args.jobs)
+    if args.report:
+        print(table(json.loads(Path(args.report).read_text(encoding="utf-8"))))
+        return 0
     sizes = [2000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
     ruff = ruff_path()
     ruff_version = (subprocess.run([ruff, "--version"], capture_output=True, text=True, check=False).stdout.strip()
