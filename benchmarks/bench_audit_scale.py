@@ -402,7 +402,7 @@ def bench_stdlib(work: Path, rounds: int, repeat: int, timeout: float, ruff: str
 
     source = Path(sysconfig.get_paths()["stdlib"])
     stdlib = work / "stdlib"
-    found, _ = discovery.discover([str(source)])
+    found = discovery.discover([str(source)])[0]
     for path in found:
         copy = stdlib / os.path.relpath(path, source)
         copy.parent.mkdir(parents=True, exist_ok=True)

@@ -146,7 +146,7 @@ def graph_shape(root: str) -> None:
     cwd = os.getcwd()
     os.chdir(root)
     try:
-        found, _ = files_mod.discover(["."])
+        found = files_mod.discover(["."])[0]
         modules = [p for p in found if p.endswith(".py")]
         index = runner._ModuleIndex(modules)
         edges = 0
@@ -190,7 +190,7 @@ def phases(args) -> int:
                 policy = load_policy()
                 t: dict[str, float] = {}
                 start = time.process_time()
-                found, _ = files_mod.discover(["."])
+                found = files_mod.discover(["."])[0]
                 t["discover"] = time.process_time() - start
                 sources = {}
                 start = time.process_time()

@@ -32,7 +32,7 @@ def test_exact_count_deterministic_and_every_file_a_seed(tmp_path):
     meta = gen.generate(tmp_path / "a", 157, seed=3)
     gen.generate(tmp_path / "b", 157, seed=3)
     assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
-    found, _ = files.discover([str(tmp_path / "a")])
+    found = files.discover([str(tmp_path / "a")])[0]
     assert len(found) == meta["files"] == 157
     wanted = runner.needles(default_policy())
     for path in found:
