@@ -17,6 +17,7 @@ file is skipped and counted, never parsed as Python.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -47,6 +48,19 @@ def module_parts(path: str) -> list[str]:
     if parts and parts[-1] == "__init__":
         parts.pop()
     return parts
+
+
+def nearest_module(importer: str, parts: list[str], exists) -> str | None:
+    """The file an absolute import of ``parts`` names from ``importer``'s folder or a folder above it."""
+    folder = posixpath.dirname(importer)
+    while True:
+        stem = posixpath.join(folder, *parts)
+        for candidate in (stem + ".py", posixpath.join(stem, "__init__.py")):
+            if exists(candidate):
+                return candidate
+        if not folder or folder in (".", "/"):
+            return None
+        folder = posixpath.dirname(folder)
 
 
 def is_test_code(path: str) -> bool:

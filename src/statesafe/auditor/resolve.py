@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from statesafe.auditor import shell
-from statesafe.auditor.files import module_parts
+from statesafe.auditor.files import module_parts, nearest_module
 from statesafe.auditor.summary import Call, FunctionSummary, ModuleSummary, Sink
 from statesafe.auditor.values import (
     Alternatives,
@@ -155,8 +155,9 @@ class Resolver:
                 base = posixpath.dirname(base)
             stem = posixpath.join(base, *rest.split(".")) if rest else base
             found = self.by_path.get(stem + ".py") or self.by_path.get(posixpath.join(stem, "__init__.py"))
-        else:
-            candidates = self.by_suffix.get(dotted, [])
+        else:  # where Python would look from the importer first, else the nearest by folder
+            near = nearest_module(importer.path, dotted.split("."), self.by_path.__contains__)
+            candidates = [self.by_path[near]] if near is not None else self.by_suffix.get(dotted, [])
             if candidates:
                 here = importer.path.split("/")
                 found = max(candidates, key=lambda s: (_common(here, s.path.split("/")), -len(s.path)))

@@ -129,8 +129,11 @@ def imported_names(source: bytes) -> tuple[tuple[int, str], ...]:
 
 
 class _ModuleIndex:
-    """Dotted names -> files of the audited tree, the engine's way: relative imports by folder,
-    absolute ones by every file whose dotted name ends in them (sys.path is unknown)."""
+    """Dotted names -> files of the audited tree, the engine's way: relative imports by folder;
+    absolute ones first where Python would look from the importer (its own folder, then each
+    folder above it: a script's folder is sys.path[0], a package is rooted above), else every
+    file whose dotted name ends in them (sys.path is unknown). Looking near first keeps a tree
+    where every skill has its own ``utils.py`` linear: one edge per import, not one per skill."""
 
     def __init__(self, paths: Iterable[str]):
         self.paths = set(paths)
@@ -143,6 +146,9 @@ class _ModuleIndex:
     def resolve(self, importer: str, level: int, dotted: str) -> list[str]:
         if not level:
             want = dotted.split(".")
+            near = files_mod.nearest_module(importer, want, self.paths.__contains__)
+            if near is not None:
+                return [near]
             return [path for path, parts in self.by_last.get(want[-1], ()) if parts[-len(want):] == want]
         base = posixpath.dirname(importer)
         for _ in range(level - 1):
