@@ -76,7 +76,7 @@ TREE_MISSED = {
 }
 #: compliant sites of the tree that it reports today
 TREE_FLAGGED = {
-    "learn-log-two-writes",  # FS204 on the two-write JSON line
+     # FS204 on the two-write JSON line
     "fsio-prune-remove", "fsio-prune-unlink",  # FS801 (--strict) on the prune of .bak-* files
     "taskboard-history-two-writes", "taskboard-board-rebuilt",  # FS801 (--strict)
     "taskboard-purge-exports",
@@ -93,8 +93,7 @@ CASES_FAILING = {
     "s3-two-callers-same-rule",
     "s4-one-caller-of-two-skips-backup", "s4-default-backup", "s4-backup-true", "s4-backup-false-on-other-file",
     "s5-legacy-suffix", "s5-fixed-bak-name", "s5-isoformat-stamp",
-    "s6-unbuffered-binary-handle", "s6-non-json-line", "s6-two-writes-on-text-append", "s6-two-writes-pathlib-open",
-    "s6-two-writes-in-imported-helper",
+    "s6-unbuffered-binary-handle", "s6-non-json-line",
     "s8-helper-returns-path-and-text",
     "s9-mode-from-argparse-choices",
 }

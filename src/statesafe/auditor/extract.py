@@ -82,7 +82,7 @@ _BUILTINS = frozenset(dir(builtins))
 
 class _Frame:
     __slots__ = ("kind", "qualname", "summary", "env", "conditions", "order", "transactions", "handles",
-                 "cls")
+                 "cls", "pending")
 
     def __init__(self, kind: str, qualname: str, summary: FunctionSummary | None, cls: str | None):
         self.kind = kind  # "module" | "function" | "class"
@@ -93,6 +93,8 @@ class _Frame:
         self.order = 0
         self.transactions: list[str | None] = []  # names bound by `with statesafe.transaction() as tx`
         self.handles: dict[str, int] = {}  # file-handle name -> index of its open() sink
+        #: open() sink index -> statement order of a write that left a record without its newline
+        self.pending: dict[int, int] = {}
         self.cls = cls  # enclosing class qualname, for methods
 
 
@@ -122,6 +124,7 @@ class Extractor(cst.CSTVisitor):
         self.fix_hints: dict[int, str] = {}  # id(call node) -> the fix, from fixshapes.match_statement
         self.unsafe_withs: set[int] = set()  # fixable-looking with statements whose handle is read later
         self.opens: dict[int, int] = {}  # id(open call node) -> index of its sink in the frame
+        self.unbuffered: set[tuple[str, int]] = set()  # (function, sink index) of opens with buffering=0
         self.call_nodes: list[cst.Call] = []  # every Call, in walk (source) order: positions map onto it
         self.ordinals: dict[int, int] = {}  # id(Call node) -> its index in call_nodes
 
@@ -430,7 +433,14 @@ class Extractor(cst.CSTVisitor):
         self.frames.append(frame)
 
     def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
-        self.frames.pop()
+        self.settle_pending(self.frames.pop())
+
+    def settle_pending(self, frame: _Frame) -> None:
+        """A record left without its newline when the scope ends: written in pieces after all."""
+        for index in frame.pending:
+            sink = frame.summary.sinks[index]
+            frame.summary.sinks[index] = replace(sink, action="append-chunked")
+        frame.pending.clear()
 
     # --- statements ------------------------------------------------------------------------
 
@@ -715,6 +725,9 @@ class Extractor(cst.CSTVisitor):
             index = self.add_sink(node, ACTIONS[kind], shown(api, mode_text), value, other=other, data=data)
             if api.event == "open" and api.mode_style == "mode" and not api.name.startswith("logging"):
                 self.opens[id(node)] = index
+                buffering = self.arg(node, 2 if api.method is None else 1, "buffering")
+                if isinstance(buffering, cst.Integer) and buffering.value == "0":
+                    self.unbuffered.add((self.frame.qualname, index))  # each write() is its own system call
 
     def table_arg(self, node: cst.Call, where) -> cst.BaseExpression | None:
         if where.index == RECEIVER:
@@ -731,13 +744,24 @@ class Extractor(cst.CSTVisitor):
             return
         if index is None:
             return
-        sinks = self.frame.summary.sinks
+        frame = self.frame
+        sinks = frame.summary.sinks
         sink = sinks[index]
         if sink.action != "append":
             return
-        chunked = how == "dump" or (written is not None and not _one_line(written))
-        if chunked:
+        started = frame.pending.pop(index, None)
+        if started is not None:
+            # the write right after one that left the record open, on a buffered handle, ending the
+            # line: fh.write(json.dumps(r)); fh.write("\n") is one line in practice
+            if (started == frame.order - 1 and (frame.qualname, index) not in self.unbuffered and written is not None
+                    and (_string(written) or "").endswith("\n")):
+                return
             sinks[index] = replace(sink, action="append-chunked")
+            return
+        if how == "dump":
+            sinks[index] = replace(sink, action="append-chunked")
+        elif written is not None and not _one_line(written):
+            frame.pending[index] = frame.order  # one line only if the next statement ends it
 
     def flags(self, node: cst.BaseExpression | None) -> set[str] | None:
         if node is None:
@@ -783,6 +807,7 @@ class Extractor(cst.CSTVisitor):
     # --- the end ---------------------------------------------------------------------------
 
     def leave_Module(self, node: cst.Module) -> None:
+        self.settle_pending(self.frames[0])
         self.result.globals = dict(self.frames[0].env)
         self.result.imports = tuple(dict.fromkeys(self.imports))
         self.result.classes = tuple(self.classes)

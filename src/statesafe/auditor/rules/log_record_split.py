@@ -6,7 +6,11 @@ class LogRecordSplit(Rule):
     '''
     ## What it does
     Checks for records appended to an append-only log in pieces: `json.dump(record, f)` into the
-    log's handle, or `f.write(json.dumps(record))` without the newline in the same write.
+    log's handle, or `f.write(json.dumps(record))` whose newline does not follow in the very next
+    statement as a write on the same buffered text handle. `f.write(json.dumps(record))` then
+    `f.write("\\n")` on a handle opened `"a"` is one line in practice (the buffer sends both in one
+    write at close) and is not reported; with a `flush()` between them, or on an unbuffered handle
+    (`buffering=0`), each write reaches the file on its own and the record can be torn.
 
     ## Why is this bad?
     The policy asks for one JSON line per record, written atomically. `json.dump` writes a record
@@ -41,6 +45,8 @@ class LogRecordSplit(Rule):
     VALID = [
         Valid('import json\nwith open("threads_refresh.log", "a") as f:\n    f.write(json.dumps({"a": 1}) + "\\n")\n'),
         Valid('import json\nwith open("notes.log", "a") as f:\n    json.dump({"a": 1}, f)\n'),
+        Valid('import json\nwith open("threads_refresh.log", "a") as f:\n    f.write(json.dumps({"a": 1}))\n'
+              '    f.write("\\n")\n'),  # two writes, one buffered line
     ]
     INVALID = [
         Invalid(
@@ -49,5 +55,7 @@ class LogRecordSplit(Rule):
             line=6,
         ),
         Invalid('import json\nwith open("threads_refresh.log", "a") as f:\n    f.write(json.dumps({"a": 1}))\n'
-                '    f.write("\\n")\n', line=2),
+                '    f.flush()\n    f.write("\\n")\n', line=2),
+        Invalid('import json\nwith open("threads_refresh.log", "a") as f:\n    f.write(json.dumps({"a": 1}))\n',
+                line=2),  # the newline never comes: the next record runs into this one
     ]
