@@ -202,7 +202,7 @@ def resolve(summaries: Sequence[ModuleSummary], policy: Policy, *, strict: bool 
                     findings.update(rule.check_sink(site))
             for rule in function_rules:
                 findings.update(rule.check_function(run, mod, func))
-    return sorted(findings)
+    return sorted(findings, key=Finding.order)
 
 
 def targets(resolver: Resolver, mod: ModuleSummary, fq: str, sink: Sink) -> list[Target]:

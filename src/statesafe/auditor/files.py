@@ -182,6 +182,8 @@ class IgnoreStack:
 
     def ignored(self, path: str, is_dir: bool) -> bool:
         """Git's answer: the last matching rule decides, deeper .gitignore files last."""
+        if not self.layers:
+            return False
         verdict = False
         name = os.path.basename(path)
         for folder, rules in self.layers:
@@ -252,7 +254,8 @@ def _walk(root: str, excludes: Sequence[str]) -> Iterable[str]:
     start = os.path.abspath(root)
     shown = root.replace(os.sep, "/")
     top = _repository_top(start)
-    excluded = IgnoreStack(((os.path.join(start, ""), tuple(parse_gitignore("\n".join(excludes)))),))
+    excluded = IgnoreStack(((os.path.join(start, ""), tuple(parse_gitignore("\n".join(excludes)))),)) \
+        if excludes else IgnoreStack()
     tracked = tracked_files(top, start) if top is not None else None
     seen: set[str] = set()
     pending = [(start, "", _stack_above(start, top).enter(start))]

@@ -247,7 +247,9 @@ def audit(paths: Sequence[str], policy: Policy | None = None, *, strict: bool = 
             inside = set(members)
             reports.append(_audit_group([p for p in report_files if p in inside], [p for p in explicit if p in inside],
                                         members, group_policy, strict, use_cache, jobs, prefilter))
-    return Report(sorted({f for r in reports for f in r.findings}), sum(r.checked for r in reports),
+    findings = reports[0].findings if len(reports) == 1 else sorted({f for r in reports for f in r.findings},
+                                                                    key=Finding.order)
+    return Report(findings, sum(r.checked for r in reports),
                   sum(r.parsed for r in reports), sum(r.analysed for r in reports),
                   [e for r in reports for e in r.errors], len(skipped))
 
@@ -357,4 +359,4 @@ def _audit_group(report_files: list[str], explicit: list[str], context: list[str
     findings, suppression_errors = suppress.apply(findings, {p: read(p) for p in marked})
     errors.extend(suppression_errors)
     store.save()
-    return Report(sorted(set(findings)), len(report_files), len(missing), len(analyse), errors)
+    return Report(sorted(set(findings), key=Finding.order), len(report_files), len(missing), len(analyse), errors)

@@ -28,6 +28,12 @@ class Finding:
     #: that a call site reaches, the backup a rename lacks (SARIF relatedLocations)
     related: tuple[tuple[str, int, str], ...] = ()
 
+    def order(self) -> tuple:
+        """The sort key findings are listed by (their dataclass order, as one tuple built once:
+        sorting by it is several times cheaper than comparing findings pairwise)."""
+        return (self.path, self.line, self.column, self.end_line, self.end_column, self.code, self.name,
+                self.message, self.target or "", self.file_class or "", self.fix or "", self.via or "", self.related)
+
     def to_dict(self) -> dict:
         """Every field, in declaration order (the JSON format's keys); related places as objects."""
         row = asdict(self)
