@@ -93,8 +93,8 @@ def needles(policy: Policy) -> tuple[tuple[bytes, tuple[bytes, ...]], ...] | Non
         groups.setdefault(ext, set()).add(stem)
     for folder in policy.folder_names():  # shutil.rmtree("compiled") names no file, only its folder
         if len(folder) >= 3:  # as a string or a path part, not the bare word (common in prose and names)
-            name = folder.encode()
-            groups.setdefault(b"", set()).update(
+            name = folder.encode()  # the bare name gates the group: one scan for most files, as for an extension
+            groups.setdefault(name, set()).update(
                 q + name + end for q in (b'"', b"'", b"/") for end in (b'"', b"'", b"/") if q + end != b"//")
     return tuple((ext, tuple(sorted(stems))) for ext, stems in sorted(groups.items()))
 
