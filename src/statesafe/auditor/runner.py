@@ -282,12 +282,17 @@ def _by_policy(files: Sequence[str]) -> list[tuple[Policy, list[str]]]:
         return nearest[chain[0] if chain else folder]
 
     policies: dict[Path | None, Policy] = {}
+    by_folder: dict[str, Policy] = {}  # a folder as the paths spell it -> its policy
     groups: dict[Policy, list[str]] = {}
     for path in files:
-        source = source_of(os.path.dirname(os.path.abspath(path)))
-        found = policies.get(source)
+        folder = posixpath.dirname(path)
+        found = by_folder.get(folder)
         if found is None:
-            found = policies[source] = load_file(source) if source is not None else default_policy()
+            source = source_of(os.path.abspath(folder or "."))
+            found = policies.get(source)
+            if found is None:
+                found = policies[source] = load_file(source) if source is not None else default_policy()
+            by_folder[folder] = found
         groups.setdefault(found, []).append(path)
     return list(groups.items()) or [(default_policy(), [])]
 
