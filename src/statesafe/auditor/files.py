@@ -52,15 +52,17 @@ def module_parts(path: str) -> list[str]:
 
 def nearest_module(importer: str, parts: list[str], exists) -> str | None:
     """The file an absolute import of ``parts`` names from ``importer``'s folder or a folder above it."""
-    folder = posixpath.dirname(importer)
+    rel = "/".join(parts)
+    folder = importer.rpartition("/")[0]
     while True:
-        stem = posixpath.join(folder, *parts)
-        for candidate in (stem + ".py", posixpath.join(stem, "__init__.py")):
-            if exists(candidate):
-                return candidate
+        stem = f"{folder}/{rel}" if folder else rel
+        if exists(stem + ".py"):
+            return stem + ".py"
+        if exists(stem + "/__init__.py"):
+            return stem + "/__init__.py"
         if not folder or folder in (".", "/"):
             return None
-        folder = posixpath.dirname(folder)
+        folder = folder.rpartition("/")[0]
 
 
 def is_test_code(path: str) -> bool:
