@@ -40,6 +40,7 @@ from statesafe.auditor.values import (
     Item,
     Join,
     Literal,
+    Members,
     ModuleImport,
     Naming,
     Param,
@@ -314,6 +315,8 @@ class Extractor(cst.CSTVisitor):
                 return Join((self.value(receiver, d), *(self.value(a.value, d) for a in args)))
             if attr in ("parse_args", "parse_known_args"):
                 return ArgNamespace()
+            if attr in ("keys", "values", "items") and not node.args:
+                return Members(self.value(receiver, d), attr)
             if attr in ("glob", "rglob") and len(args) == 1 and _string(args[0].value) is not None:
                 # each path a listing yields carries the pattern it came from: logs/*.md -> logs/<unknown>.md
                 return SequenceDisplay((Join((self.value(receiver, d), Literal(_as_unknown(_string(args[0].value))))),))
@@ -486,8 +489,13 @@ class Extractor(cst.CSTVisitor):
 
     def visit_For(self, node: cst.For) -> None:
         self._enter_loop(node)
+        element = Each(self.value(node.iter))
         if isinstance(node.target, cst.Name):
-            self.assign(node.target, Each(self.value(node.iter)))
+            self.assign(node.target, element)
+        elif isinstance(node.target, (cst.Tuple, cst.List)):  # for key, path in paths.items(): by position
+            for index, part in enumerate(node.target.elements):
+                if isinstance(part, cst.Element):
+                    self.assign(part.value, Item(element, index))
 
     leave_For = _leave_loop
 

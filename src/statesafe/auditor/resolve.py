@@ -44,6 +44,7 @@ from statesafe.auditor.values import (
     Item,
     Join,
     Literal,
+    Members,
     ModuleImport,
     Param,
     Record,
@@ -322,9 +323,13 @@ class Resolver:
                             out.extend(self.texts(ret, gmod, g.qualname, genv, depth))
                 return out or list(_UNKNOWN)
             case Each(value):
-                return [t for s, m, f, e in self.structures(value, mod, func, env, depth)
-                        if isinstance(s, SequenceDisplay)
-                        for item in s.items for t in self.texts(item, m, f, e, depth)] or list(_UNKNOWN)
+                out = []
+                for s, m, f, e in self.structures(value, mod, func, env, depth):
+                    if isinstance(s, SequenceDisplay):
+                        out.extend(t for item in s.items for t in self.texts(item, m, f, e, depth))
+                    elif isinstance(s, DictDisplay):  # iterating a dict: its keys
+                        out.extend((k, None) for k, _ in s.items if isinstance(k, str))
+                return out or list(_UNKNOWN)
             case Item(value, key):
                 out = []
                 for s, m, f, e in self.structures(value, mod, func, env, depth):
@@ -380,6 +385,30 @@ class Resolver:
                     if isinstance(s, DictDisplay):
                         out.extend(x for k, item in s.items if k == key
                                    for x in self.structures(item, m, f, e, depth + 1))
+                    elif isinstance(s, SequenceDisplay) and isinstance(key, int) and -len(s.items) <= key < len(s.items):
+                        out.extend(self.structures(s.items[key], m, f, e, depth + 1))
+                return out
+            case Each(value):  # an element that is itself a display: the pairs of a list of (path, text)
+                return [x for s, m, f, e in self.structures(value, mod, func, env, depth + 1)
+                        if isinstance(s, SequenceDisplay) for item in s.items
+                        for x in self.structures(item, m, f, e, depth + 1)]
+            case Members(value, part):  # a dict's keys(), values() or items(), as a sequence
+                out = []
+                for s, m, f, e in self.structures(value, mod, func, env, depth + 1):
+                    if isinstance(s, DictDisplay):
+                        keys = [Literal(k) if isinstance(k, str) else Unknown() for k, _ in s.items]
+                        items = {"keys": keys, "values": [item for _, item in s.items],
+                                 "items": [SequenceDisplay((k, item)) for k, (_, item) in zip(keys, s.items)]}[part]
+                        out.append((SequenceDisplay(tuple(items)), m, f, e))
+                return out
+            case CallResult(callees, args, kwargs):  # a helper returning a dict or a list of paths
+                call = Call(callees, args, kwargs, (0, 0, 0, 0), 0)
+                out = []
+                for name in callees:
+                    for gmod, g, bound in self.callees(name, mod, False):
+                        genv = self.bind(call, mod, func, env, gmod, g, bound)
+                        for ret in g.returns:
+                            out.extend(self.structures(ret, gmod, g.qualname, genv, depth + 1))
                 return out
         return []
 

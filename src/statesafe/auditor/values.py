@@ -39,7 +39,8 @@ The kinds, grouped as the resolver treats them:
 * structures (``Structure``): ``SequenceDisplay(items)`` (a tuple or list
   display), ``DictDisplay(items)`` (``((key, value), ...)``, key None when not a
   literal or for ``**``), and the reads of them ``Each(value)`` (a ``for``
-  target) and ``Item(value, key)`` (``value[key]``, a literal key);
+  target), ``Members(value, part)`` (a dict's ``keys()``, ``values()`` or
+  ``items()``) and ``Item(value, key)`` (``value[key]``, a literal key);
 * naming bindings (``Naming``), what a name is bound to rather than a value it
   holds: ``Imported(dotted)`` (``from config import TRACKER``; also a value
   reference), ``ModuleImport(dotted)`` (``import os.path`` binds ``os``),
@@ -60,7 +61,7 @@ __all__ = [
     "UNKNOWN", "OPAQUE", "Record", "Value", "Literal", "Const", "Unknown", "Cwd", "ArgNamespace", "Starred",
     "Reference", "Param", "GlobalName", "Imported", "ArgOption", "SelfAttr", "CallResult", "PathOperation",
     "Join", "Concat", "Parent", "WithName", "WithSuffix", "Alternatives", "Structure", "SequenceDisplay",
-    "DictDisplay", "Each", "Item", "Naming", "ModuleImport", "Definition", "FunctionDefinition",
+    "DictDisplay", "Each", "Members", "Item", "Naming", "ModuleImport", "Definition", "FunctionDefinition",
     "ClassDefinition", "Builtin", "Condition", "Flag", "Opaque",
 ]
 
@@ -281,6 +282,14 @@ class Each(Structure, fields="value"):
 
     __slots__ = ()
     value: Value
+
+
+class Members(Structure, fields="value part"):
+    """A dict's ``keys()``, ``values()`` or ``items()`` (``part``), as a sequence to iterate over."""
+
+    __slots__ = ()
+    value: Value
+    part: str
 
 
 class Item(Structure, fields="value key"):
