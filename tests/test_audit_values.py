@@ -42,7 +42,8 @@ def sample(cls):
     filler = {"text": "a", "value": Literal("v"), "func": "f", "name": "n", "dotted": "m.x", "dest": "d",
               "cls": "C", "callees": ("save",), "args": (Literal("a"),), "kwargs": (("k", UNKNOWN),),
               "parts": (Literal("a"), UNKNOWN), "values": (Literal("a"), Literal("b")), "items": (),
-              "key": "k", "suffix": Literal(".md"), "negated": False, "part": "values"}
+              "key": "k", "suffix": Literal(".md"), "negated": False, "part": "values",
+              "func": "f", "target": "k", "iterable": Literal("x")}
     return cls(*(filler[name] for name in cls.FIELDS))
 
 

@@ -38,8 +38,8 @@ from statesafe.policy import Policy
 DIR_NAME = ".statesafe_cache"
 ENV_DIR = "STATESAFE_CACHE_DIR"
 #: the layout and the pickled types; a new one replaces the folders of the others. v2: symbolic
-#: values are values.py's classes (v1 held string-tagged tuples); v3: a sink carries its open() mode as a value; v4: Members
-FORMAT = "v4"
+#: values are values.py's classes (v1 held string-tagged tuples); v3: a sink carries its open() mode as a value; v4: Members; v5: DictComprehension, Item keys that are values
+FORMAT = "v5"
 RACY_NS = 2_000_000_000
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)

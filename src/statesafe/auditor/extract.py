@@ -31,6 +31,7 @@ from statesafe.auditor.values import (
     Const,
     Cwd,
     Definition,
+    DictComprehension,
     DictDisplay,
     Each,
     Flag,
@@ -236,6 +237,21 @@ class Extractor(cst.CSTVisitor):
                 else:
                     items.append((None, UNKNOWN))
             return DictDisplay(tuple(items))
+        if (isinstance(node, cst.DictComp) and isinstance(node.for_in.target, cst.Name)
+                and node.for_in.inner_for_in is None and not node.for_in.ifs):
+            # {k: Path(out) / NAMES[k] for k in NAMES}: k stands for each element when the dict is read
+            name, frame = node.for_in.target.value, self.frame
+            iterable = self.value(node.for_in.iter, d)
+            saved = frame.env.get(name)
+            frame.env[name] = Param(frame.qualname, name)
+            try:
+                key, value = self.value(node.key, d), self.value(node.value, d)
+            finally:
+                if saved is None:
+                    del frame.env[name]
+                else:
+                    frame.env[name] = saved
+            return DictComprehension(frame.qualname, name, iterable, key, value)
         if isinstance(node, cst.Subscript) and len(node.slice) == 1:
             index = node.slice[0].slice
             if isinstance(index, cst.Index):
@@ -244,6 +260,10 @@ class Extractor(cst.CSTVisitor):
                     key = int(index.value.value, 0)
                 if key is not None:
                     return Item(self.value(node.value, d), key)
+                if isinstance(index.value, cst.Name):  # NAMES[k]: the key is a value, resolved later
+                    key_value = self.value(index.value, d)
+                    if not isinstance(key_value, Unknown):
+                        return Item(self.value(node.value, d), key_value)
             return UNKNOWN
         if isinstance(node, (cst.Integer, cst.Float)):
             return Const(node.value)

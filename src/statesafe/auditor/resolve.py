@@ -35,6 +35,7 @@ from statesafe.auditor.values import (
     Condition,
     Const,
     Cwd,
+    DictComprehension,
     DictDisplay,
     Each,
     Flag,
@@ -330,6 +331,9 @@ class Resolver:
                     elif isinstance(s, DictDisplay):  # iterating a dict: its keys
                         out.extend((k, None) for k, _ in s.items if isinstance(k, str))
                 return out or list(_UNKNOWN)
+            case Item(value, Record() as key):  # NAMES[k]: each key the value can be
+                return [t for text, _ in self.texts(key, mod, func, env, depth)
+                        for t in self.texts(Item(value, text), mod, func, env, depth)] or list(_UNKNOWN)
             case Item(value, key):
                 out = []
                 for s, m, f, e in self.structures(value, mod, func, env, depth):
@@ -392,6 +396,13 @@ class Resolver:
                 return [x for s, m, f, e in self.structures(value, mod, func, env, depth + 1)
                         if isinstance(s, SequenceDisplay) for item in s.items
                         for x in self.structures(item, m, f, e, depth + 1)]
+            case DictComprehension(owner, target, iterable, key, value):  # one single-entry dict per element
+                out = []
+                for element, _ in self.texts(Each(iterable), mod, func, env, depth + 1)[:MAX_TEXTS]:
+                    bound = {**(env or {}), target: ((element, None),)}
+                    for key_text, _ in self.texts(key, mod, owner, bound, depth + 1):
+                        out.append((DictDisplay(((key_text, value),)), mod, owner, bound))
+                return out
             case Members(value, part):  # a dict's keys(), values() or items(), as a sequence
                 out = []
                 for s, m, f, e in self.structures(value, mod, func, env, depth + 1):

@@ -61,7 +61,7 @@ __all__ = [
     "UNKNOWN", "OPAQUE", "Record", "Value", "Literal", "Const", "Unknown", "Cwd", "ArgNamespace", "Starred",
     "Reference", "Param", "GlobalName", "Imported", "ArgOption", "SelfAttr", "CallResult", "PathOperation",
     "Join", "Concat", "Parent", "WithName", "WithSuffix", "Alternatives", "Structure", "SequenceDisplay",
-    "DictDisplay", "Each", "Members", "Item", "Naming", "ModuleImport", "Definition", "FunctionDefinition",
+    "DictDisplay", "DictComprehension", "Each", "Members", "Item", "Naming", "ModuleImport", "Definition", "FunctionDefinition",
     "ClassDefinition", "Builtin", "Condition", "Flag", "Opaque",
 ]
 
@@ -281,6 +281,18 @@ class Each(Structure, fields="value"):
     """An element of an iterable value (a ``for`` target; ``fileinput.input(files)``)."""
 
     __slots__ = ()
+    value: Value
+
+
+class DictComprehension(Structure, fields="func target iterable key value"):
+    """``{key: value for target in iterable}``: ``key`` and ``value`` refer to the loop variable as
+    ``Param(func, target)``, bound to each element of ``iterable`` when the dict is read."""
+
+    __slots__ = ()
+    func: str
+    target: str
+    iterable: Value
+    key: Value
     value: Value
 
 
